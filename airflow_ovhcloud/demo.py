@@ -1,0 +1,127 @@
+"""``airflow-ovhcloud demo``: run the flagship example DAG end to end, on the emulator or on OVHcloud.
+
+It prepares a throw-away ``AIRFLOW_HOME`` (migrated SQLite database, dags folder holding the
+example), starts the embedded emulator and points the connections at it, runs the DAG with
+``dag.test()``, and prints one line per finished task and a summary. Airflow's own logging is
+turned down to warnings so the progress stays readable.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+DEMO_DAG_FILE = "classic_endpoints.py"
+DEMO_DAG_ID = "ovhcloud_classic_endpoints"
+ENDPOINTS_CONN_ENV = "AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT"
+ENDPOINTS_TOKEN_ENV = "OVH_AI_ENDPOINTS_ACCESS_TOKEN"
+
+
+def _preview(value: Any, width: int = 100) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _live_connection(out: TextIO) -> bool:
+    """Use the user's connection, or build one from the token env var; say what is missing."""
+    if os.environ.get(ENDPOINTS_CONN_ENV):
+        return True
+    token = os.environ.get(ENDPOINTS_TOKEN_ENV)
+    if token:
+        os.environ[ENDPOINTS_CONN_ENV] = json.dumps({"conn_type": "ovhcloud_ai_endpoints", "password": token})
+        return True
+    print(
+        "demo --live needs OVHcloud credentials: set OVH_AI_ENDPOINTS_ACCESS_TOKEN to your AI Endpoints "
+        f"API key, or {ENDPOINTS_CONN_ENV} to a connection (JSON or URI).",
+        file=out,
+    )
+    return False
+
+
+def _load_dag(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(f"airflow_ovhcloud_demo_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from airflow.sdk import DAG
+
+    for value in vars(module).values():
+        if isinstance(value, DAG) and value.dag_id == DEMO_DAG_ID:
+            return value
+    raise RuntimeError(f"{path} defines no DAG {DEMO_DAG_ID!r}")
+
+
+def _progress_callbacks(dag: Any, out: TextIO) -> None:
+    """Print one line as each task finishes, instead of Airflow's log flood."""
+
+    def report(context: Any) -> None:
+        ti = context["ti"]
+        index = f"[{ti.map_index}]" if getattr(ti, "map_index", -1) >= 0 else ""
+        state = "failed" if context.get("exception") else "success"
+        print(f"  {state:<8} {ti.task_id}{index}", file=out, flush=True)
+
+    for task in dag.tasks:
+        task.on_success_callback = report
+        task.on_failure_callback = report
+
+
+def run_demo(*, live: bool = False, airflow_home: str | None = None, out: TextIO | None = None) -> int:
+    """Run the demo DAG; return 0 when every task succeeded."""
+    out = out or sys.stdout
+    started = time.monotonic()
+    home = Path(airflow_home) if airflow_home else Path(tempfile.mkdtemp(prefix="airflow-ovhcloud-demo-"))
+    dags = home / "dags"
+    dags.mkdir(parents=True, exist_ok=True)
+    source = resources.files("airflow_ovhcloud.examples") / DEMO_DAG_FILE
+    with resources.as_file(source) as path:
+        shutil.copyfile(path, dags / DEMO_DAG_FILE)
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+
+    from airflow_ovhcloud.testing.dagrun import prepare_airflow_home, run_dag
+
+    print(f"airflow-ovhcloud demo: AIRFLOW_HOME={home}", file=out, flush=True)
+    prepare_airflow_home(home, dags)
+    with ExitStack() as stack:
+        if live:
+            if not _live_connection(out):
+                return 2
+            print("Running against OVHcloud AI Endpoints (live).", file=out, flush=True)
+        else:
+            from airflow_ovhcloud.testing.emulator import OVHCloudAIEmulator
+
+            emulator = stack.enter_context(OVHCloudAIEmulator())
+            os.environ[ENDPOINTS_CONN_ENV] = emulator.endpoints_connection_json()
+            print(f"Started the OVHcloud AI emulator at {emulator.url}.", file=out, flush=True)
+        dag = _load_dag(dags / DEMO_DAG_FILE)
+        _progress_callbacks(dag, out)
+        print(f"Running DAG {dag.dag_id} ({len(dag.tasks)} tasks):", file=out, flush=True)
+        result = run_dag(dag)
+
+    print("\nSummary:", file=out)
+    for (task_id, map_index), state in sorted(result.task_states.items()):
+        label = task_id + (f"[{map_index}]" if map_index >= 0 else "")
+        line = f"  {label:<28} {state:<8}"
+        if (task_id, map_index, "return_value") in result.xcoms:
+            line += " " + _preview(result.xcoms[(task_id, map_index, "return_value")])
+        print(line, file=out)
+        usage = result.xcoms.get((task_id, map_index, "usage"))
+        if usage:
+            print(f"  {'':<28} {'':<8} tokens: {_preview(usage)}", file=out)
+    ok = result.state == "success"
+    print(
+        f"\nDAG run {result.state} in {time.monotonic() - started:.1f} s.",
+        file=out,
+        flush=True,
+    )
+    return 0 if ok else 1

@@ -1,0 +1,64 @@
+"""The error types every layer of airflow-ovhcloud raises.
+
+Two families matter to Airflow: errors a retry may fix (rate limits, 5xx, network) subclass
+:class:`OVHCloudAIError` only, so the task's ``retries`` apply; errors a retry cannot fix (bad
+input, bad token, unknown model) also subclass ``AirflowFailException``, so the task fails at
+once instead of burning its retries on the same mistake.
+"""
+
+from __future__ import annotations
+
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+
+__all__ = [
+    "PERMANENT_STATUSES",
+    "OVHCloudAIClientError",
+    "OVHCloudAIConfigurationError",
+    "OVHCloudAIError",
+    "OVHCloudAIInvalidInputError",
+    "OVHCloudAIPermanentError",
+    "OVHCloudAIRequestError",
+    "OVHCloudAIStreamError",
+]
+
+#: HTTP statuses that no retry can fix: the request itself or its credentials are wrong.
+PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 413, 422})
+
+
+class OVHCloudAIError(AirflowException):
+    """Base of every error raised by this provider; retryable by Airflow unless a subclass says not."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        service_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.service_message = service_message
+
+
+class OVHCloudAIPermanentError(OVHCloudAIError, AirflowFailException):
+    """An error a retry cannot fix: Airflow fails the task without using its retries."""
+
+
+class OVHCloudAIRequestError(OVHCloudAIError):
+    """A request that failed after the HTTP client's own retries (429, 5xx, network errors)."""
+
+
+class OVHCloudAIClientError(OVHCloudAIRequestError, OVHCloudAIPermanentError):
+    """The service refused the request (400/401/403/404/413/422): fix the request or the connection."""
+
+
+class OVHCloudAIConfigurationError(OVHCloudAIPermanentError):
+    """The Airflow connection or the hook arguments are unusable (no token, bad region...)."""
+
+
+class OVHCloudAIInvalidInputError(OVHCloudAIPermanentError, ValueError):
+    """Arguments rejected before any request is sent."""
+
+
+class OVHCloudAIStreamError(OVHCloudAIRequestError):
+    """A streamed answer broke off or carried an error; a retry may succeed."""

@@ -1,0 +1,79 @@
+"""What Airflow's providers manager reads about this distribution (entry point ``apache_airflow_provider``).
+
+Kept import-free: the providers manager calls it in every Airflow process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_ovhcloud import __version__
+
+_ENDPOINTS_FIELDS: dict[str, Any] = {
+    "connection-type": "ovhcloud_ai_endpoints",
+    "hook-class-name": "airflow_ovhcloud.hooks.ai_endpoints.OVHCloudAIEndpointsHook",
+    "hook-name": "OVHcloud AI Endpoints",
+    "ui-field-behaviour": {
+        "hidden-fields": ["login", "schema", "port"],
+        "relabeling": {"password": "API key", "host": "Base URL (optional)"},
+        "placeholders": {
+            "password": "your AI Endpoints API key",
+            "host": "https://oai.endpoints.kepler.ai.cloud.ovh.net/v1 (leave empty for OVHcloud)",
+        },
+    },
+    "conn-fields": {
+        "timeout": {
+            "label": "Request timeout (seconds)",
+            "schema": {"type": ["integer", "null"], "default": 60},
+        },
+        "max_retries": {
+            "label": "Client retries (429, 5xx, network)",
+            "schema": {"type": ["integer", "null"], "default": 3},
+        },
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-ovhcloud",
+        "name": "OVHcloud AI",
+        "description": (
+            "OVHcloud AI Endpoints (OpenAI-compatible chat, streaming, tools, structured output, "
+            "embeddings) and AI Training (jobs) for Apache Airflow, TaskFlow-first, with a local emulator."
+        ),
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "OVHcloud AI Endpoints",
+                "external-doc-url": "https://endpoints.ai.cloud.ovh.net/",
+                "tags": ["ai", "llm"],
+            },
+        ],
+        "connection-types": [_ENDPOINTS_FIELDS],
+        "hooks": [
+            {
+                "integration-name": "OVHcloud AI Endpoints",
+                "python-modules": ["airflow_ovhcloud.hooks.ai_endpoints"],
+            },
+        ],
+        "operators": [
+            {
+                "integration-name": "OVHcloud AI Endpoints",
+                "python-modules": ["airflow_ovhcloud.operators.ai_endpoints"],
+            },
+        ],
+    }
+
+
+def ui_field_behaviour(conn_type: str) -> dict[str, Any]:
+    """The form layout in the snake_case shape that hooks' ``get_ui_field_behaviour`` returns."""
+    for conn in get_provider_info()["connection-types"]:
+        if conn["connection-type"] == conn_type:
+            behaviour = conn["ui-field-behaviour"]
+            return {
+                "hidden_fields": list(behaviour["hidden-fields"]),
+                "relabeling": dict(behaviour["relabeling"]),
+                "placeholders": dict(behaviour["placeholders"]),
+            }
+    return {}

@@ -1,0 +1,130 @@
+"""What both OVHcloud hooks share: reading the Airflow connection and building the HTTP core."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import BaseHook
+
+from airflow_ovhcloud._http import DEFAULT_BACKOFF_FACTOR, DEFAULT_MAX_RETRIES, OVHCloudHTTPClient
+from airflow_ovhcloud.exceptions import OVHCloudAIConfigurationError
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Connection
+
+
+def _mask(secret: str) -> None:
+    """Register a secret with Airflow's masker so it is replaced by *** in every log line."""
+    try:
+        from airflow.providers.common.compat.sdk import mask_secret
+    except ImportError:  # pragma: no cover - very old compat provider
+        return
+    mask_secret(secret)
+
+
+class OVHCloudBaseHook(BaseHook):
+    """Connection reading and HTTP-core construction for the two service hooks.
+
+    Connection extras understood by both: ``timeout`` (seconds, overrides the hook's default),
+    ``max_retries`` (client retries, 0 disables) and ``backoff_factor`` (seconds; waits grow as
+    ``factor * 2**n`` plus jitter).
+    """
+
+    #: Display name used in every message, e.g. "AI Endpoints".
+    service_name: ClassVar[str] = "AI"
+    #: What users call the secret of this service in messages.
+    token_name: ClassVar[str] = "token"
+    conn_name_attr = "ovh_conn_id"
+
+    def __init__(
+        self,
+        ovh_conn_id: str,
+        timeout: int | float,
+        max_retries: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.ovh_conn_id = ovh_conn_id
+        self.timeout = timeout
+        self.max_retries = max_retries
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} ovh_conn_id={self.ovh_conn_id!r}>"
+
+    @cached_property
+    def connection(self) -> Connection:
+        return self.get_connection(self.ovh_conn_id)
+
+    @cached_property
+    def extras(self) -> dict[str, Any]:
+        try:
+            extra = self.connection.extra_dejson
+        except Exception:  # a malformed extra must not hide behind a raw JSON error
+            raise OVHCloudAIConfigurationError(
+                f"The extra of connection '{self.ovh_conn_id}' is not valid JSON: fix it in the "
+                "connection's Extra field."
+            ) from None
+        return extra if isinstance(extra, dict) else {}
+
+    def extra_value(self, key: str) -> Any:
+        """Read an extra saved either plainly or with the old ``extra__<conn_type>__`` prefix."""
+        extras = self.extras
+        if extras.get(key) not in (None, ""):
+            return extras[key]
+        conn_type = getattr(self.connection, "conn_type", None) or ""
+        prefixed = extras.get(f"extra__{conn_type}__{key}")
+        return None if prefixed in (None, "") else prefixed
+
+    def _number_extra(self, key: str, kind: type[int] | type[float]) -> Any:
+        value = self.extra_value(key)
+        if value is None:
+            return None
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise OVHCloudAIConfigurationError(
+                f"Connection '{self.ovh_conn_id}' has extra {key}={value!r}, which is not a number."
+            ) from None
+
+    def get_token(self) -> str:
+        """The bearer token; subclasses say where else it may live and what the error says."""
+        raise NotImplementedError
+
+    def get_base_url(self) -> str:
+        raise NotImplementedError
+
+    def _token_from(self, *candidates: Any, missing_message: str) -> str:
+        for candidate in candidates:
+            if isinstance(candidate, str) and candidate.strip():
+                token = candidate.strip()
+                _mask(token)
+                return token
+        raise OVHCloudAIConfigurationError(missing_message)
+
+    @cached_property
+    def http(self) -> OVHCloudHTTPClient:
+        """The HTTP core for this hook: one session, reused by every call the hook makes."""
+        token = self.get_token()
+        timeout = self._number_extra("timeout", float) or self.timeout
+        max_retries = self.max_retries
+        if max_retries is None:
+            max_retries = self._number_extra("max_retries", int)
+        backoff = self._number_extra("backoff_factor", float)
+        return OVHCloudHTTPClient(
+            service=self.service_name,
+            base_url=self.get_base_url(),
+            token=token,
+            conn_id=self.ovh_conn_id,
+            timeout=timeout,
+            max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
+            backoff_factor=DEFAULT_BACKOFF_FACTOR if backoff is None else backoff,
+            token_hint=f"the {self.token_name} in the password of Airflow connection '{self.ovh_conn_id}'",
+            logger=self.log,
+        )
+
+    def close(self) -> None:
+        """Release pooled connections; the hook rebuilds its session if used again."""
+        if "http" in self.__dict__:
+            self.http.close()
+            del self.__dict__["http"]

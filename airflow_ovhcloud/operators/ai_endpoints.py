@@ -1,0 +1,140 @@
+"""Classic operators for OVHcloud AI Endpoints: Airflow glue around :class:`OVHCloudAIEndpointsHook`.
+
+Importing this module is cheap (DAG parsing pays for it): the hook, and with it ``requests``, is
+imported only when a task executes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
+
+DEFAULT_CONN_ID = "ovh_ai_endpoints_default"
+
+
+def push_usage(context: Context, usage: Any) -> None:
+    """Share token usage under XCom key ``usage`` so downstream tasks can account for cost."""
+    if usage:
+        context["ti"].xcom_push(key="usage", value=usage)
+
+
+class OVHCloudAIEndpointsChatCompletionsOperator(BaseOperator):
+    """Create a chat completion and return the full OpenAI-format response dict.
+
+    :param model: model name, e.g. ``Meta-Llama-3_3-70B-Instruct`` (templated).
+    :param messages: chat messages, ``[{"role": ..., "content": ...}]`` (templated).
+    :param temperature: sampling temperature (0-2).
+    :param stream: read the answer as a stream; the result is the same assembled dict.
+    :param response_format: an OpenAI ``response_format`` dict (``json_object`` / ``json_schema``).
+    :param tools: OpenAI tool (function) definitions the model may call.
+    :param tool_choice: ``"auto"``, ``"required"``, ``"none"`` or a specific function.
+
+    Token usage is also pushed to XCom under the key ``usage``.
+    """
+
+    template_fields: Sequence[str] = ("model", "messages")
+    template_fields_renderers = {"messages": "json"}
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        messages: list[dict[str, Any]],
+        ovh_conn_id: str = DEFAULT_CONN_ID,
+        temperature: float = 1.0,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        stream: bool = False,
+        response_format: dict[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+        self.messages = messages
+        self.ovh_conn_id = ovh_conn_id
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.top_p = top_p
+        self.stop = stop
+        self.stream = stream
+        self.response_format = response_format
+        self.tools = tools
+        self.tool_choice = tool_choice
+
+    def get_hook(self) -> OVHCloudAIEndpointsHook:
+        from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
+
+        return OVHCloudAIEndpointsHook(ovh_conn_id=self.ovh_conn_id)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = self.get_hook()
+        try:
+            response = hook.chat_completion(
+                model=self.model,
+                messages=self.messages,
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                top_p=self.top_p,
+                stream=self.stream,
+                stop=self.stop,
+                response_format=self.response_format,
+                tools=self.tools,
+                tool_choice=self.tool_choice,
+            )
+        finally:
+            hook.close()
+        push_usage(context, response.get("usage"))
+        return response
+
+
+class OVHCloudAIEndpointsEmbeddingOperator(BaseOperator):
+    """Embed a text or a list of texts and return the full OpenAI-format response dict.
+
+    :param model: embedding model name, e.g. ``BGE-M3`` (templated).
+    :param input: a text or a list of texts (templated).
+
+    The response's ``data`` is sorted by ``index`` (input order). Token usage is also pushed to
+    XCom under the key ``usage``.
+    """
+
+    template_fields: Sequence[str] = ("model", "input")
+    template_fields_renderers = {"input": "json"}
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        input: str | list[str],
+        ovh_conn_id: str = DEFAULT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+        self.input = input
+        self.ovh_conn_id = ovh_conn_id
+
+    def get_hook(self) -> OVHCloudAIEndpointsHook:
+        from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
+
+        return OVHCloudAIEndpointsHook(ovh_conn_id=self.ovh_conn_id)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = self.get_hook()
+        try:
+            response = hook.create_embedding(model=self.model, input=self.input)
+        finally:
+            hook.close()
+        push_usage(context, response.get("usage"))
+        return response
