@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 
@@ -18,13 +20,18 @@ def _emulator(args: argparse.Namespace) -> int:
     print("Point Airflow at it with:")
     print(f"  export AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT='{emulator.endpoints_connection_json()}'")
     print("Press Ctrl+C to stop.", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        emulator.serve_forever()
+        threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
         emulator.stop()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _demo(args: argparse.Namespace) -> int:

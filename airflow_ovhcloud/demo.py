@@ -27,6 +27,13 @@ ENDPOINTS_TOKEN_ENV = "OVH_AI_ENDPOINTS_ACCESS_TOKEN"
 
 
 def _preview(value: Any, width: int = 100) -> str:
+    """Show what a person wants from a result: the answer's text, the vectors' shape, else JSON."""
+    if isinstance(value, dict) and value.get("object") == "chat.completion" and value.get("choices"):
+        message = value["choices"][0].get("message") or {}
+        value = message.get("content") or message.get("tool_calls") or message
+    elif isinstance(value, dict) and value.get("object") == "list" and isinstance(value.get("data"), list):
+        vectors = [item.get("embedding") or [] for item in value["data"] if isinstance(item, dict)]
+        value = f"{len(vectors)} vectors of {len(vectors[0]) if vectors else 0} dimensions"
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 3] + "..."
@@ -72,8 +79,8 @@ def _progress_callbacks(dag: Any, out: TextIO) -> None:
         print(f"  {state:<8} {ti.task_id}{index}", file=out, flush=True)
 
     for task in dag.tasks:
-        task.on_success_callback = report
-        task.on_failure_callback = report
+        task.on_success_callback = [*(task.on_success_callback or []), report]
+        task.on_failure_callback = [*(task.on_failure_callback or []), report]
 
 
 def run_demo(*, live: bool = False, airflow_home: str | None = None, out: TextIO | None = None) -> int:

@@ -1,0 +1,68 @@
+"""The classic AI Endpoints operators, run in real DAGs with dag.test() against the emulator."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow_ovhcloud.operators.ai_endpoints import (
+    OVHCloudAIEndpointsChatCompletionsOperator,
+    OVHCloudAIEndpointsEmbeddingOperator,
+)
+from airflow_ovhcloud.testing.dagrun import run_dag
+
+FILE = "endpoints_operator_dags.py"
+
+
+def test_documented_constructor_defaults_and_template_fields() -> None:
+    chat = OVHCloudAIEndpointsChatCompletionsOperator(task_id="c", model="m", messages=[])
+    assert (chat.ovh_conn_id, chat.temperature, chat.max_tokens, chat.top_p, chat.stop, chat.stream) == (
+        "ovh_ai_endpoints_default",
+        1.0,
+        None,
+        None,
+        None,
+        False,
+    )
+    assert tuple(chat.template_fields) == ("model", "messages")
+    embed = OVHCloudAIEndpointsEmbeddingOperator(task_id="e", model="m", input="x")
+    assert embed.ovh_conn_id == "ovh_ai_endpoints_default"
+    assert tuple(embed.template_fields) == ("model", "input")
+
+
+def test_operators_return_responses_and_push_usage(emulator: Any, load_dag: Any) -> None:
+    result = run_dag(load_dag(FILE, "test_endpoints_operators"))
+
+    assert result.state == "success"
+    chat = result.value("chat")
+    ds = result.dag_run.logical_date.strftime("%Y-%m-%d")
+    assert chat["choices"][0]["message"]["content"].endswith(f"to: Report for {ds}")
+    assert result.value("chat", key="usage") == chat["usage"]
+    (sent,) = [r.body for r in emulator.requests_to("/chat/completions") if "stream" not in r.body]
+    assert sent["model"] == "Meta-Llama-3_3-70B-Instruct"
+    assert sent["temperature"] == 1.0 and sent["max_tokens"] == 100
+
+    structured = result.value("chat_streamed_json")
+    answer = json.loads(structured["choices"][0]["message"]["content"])
+    assert isinstance(answer["city"], str) and answer["score"] >= 3
+
+    embed = result.value("embed")
+    assert [item["index"] for item in embed["data"]] == [0, 1]
+    assert emulator.requests_to("/embeddings")[0].body["input"] == [f"first {ds}", "second"]
+    assert result.value("embed", key="usage") == embed["usage"]
+
+
+def test_unknown_model_fails_the_task_without_using_its_retries(emulator: Any, load_dag: Any) -> None:
+    result = run_dag(load_dag(FILE, "test_endpoints_operator_unknown_model"))
+
+    assert result.state == "failed"
+    assert result.task_states[("chat", -1)] == "failed"
+    assert len(emulator.requests_to("/chat/completions")) == 1
+
+
+def test_overload_after_client_retries_leaves_the_task_to_airflow_retries(emulator: Any, load_dag: Any) -> None:
+    emulator.fail_next(4, status=503, path="/chat/completions")  # exhausts the first try's client retries
+    result = run_dag(load_dag(FILE, "test_endpoints_operator_overloaded"))
+
+    assert result.state == "success"
+    assert len(emulator.requests_to("/chat/completions")) == 5

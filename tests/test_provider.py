@@ -1,0 +1,73 @@
+"""Airflow sees the provider: providers list/get, connection types, form fields; DAG parsing stays cheap."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import distribution
+
+from airflow_ovhcloud import __version__
+from airflow_ovhcloud.get_provider_info import get_provider_info
+
+
+def test_provider_info_matches_the_distribution() -> None:
+    info = get_provider_info()
+    dist = distribution("airflow-ovhcloud")
+    assert info["package-name"] == dist.metadata["Name"]
+    assert info["versions"][0] == __version__ == dist.version
+    (entry_point,) = [ep for ep in dist.entry_points if ep.group == "apache_airflow_provider"]
+    assert entry_point.load() is get_provider_info
+
+
+def test_airflow_cli_lists_and_describes_the_provider() -> None:
+    env = {**os.environ, "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR"}
+    listed = subprocess.run(
+        [sys.executable, "-m", "airflow", "providers", "list", "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    providers = {p["package_name"]: p for p in json.loads(listed.stdout[listed.stdout.index("[") :])}
+    assert providers["airflow-ovhcloud"]["version"] == __version__
+
+    got = subprocess.run(
+        [sys.executable, "-m", "airflow", "providers", "get", "airflow-ovhcloud", "--full", "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert "OVHcloud AI Endpoints" in got.stdout
+
+
+def test_providers_manager_knows_the_connection_type_and_its_form() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    hook = manager.hooks["ovhcloud_ai_endpoints"]
+    assert hook is not None
+    assert hook.hook_class_name == "airflow_ovhcloud.hooks.ai_endpoints.OVHCloudAIEndpointsHook"
+    assert hook.connection_id_attribute_name == "ovh_conn_id"
+    behaviour = manager.field_behaviours["ovhcloud_ai_endpoints"]
+    assert behaviour["relabeling"] == {"password": "API key", "host": "Base URL (optional)"}
+    assert "login" in behaviour["hidden_fields"]
+    assert "extra__ovhcloud_ai_endpoints__timeout" in manager.connection_form_widgets
+    assert "extra__ovhcloud_ai_endpoints__max_retries" in manager.connection_form_widgets
+
+
+def test_dag_parsing_does_not_import_requests_or_the_emulator() -> None:
+    code = textwrap.dedent(
+        """
+        import sys, airflow.sdk
+        import airflow_ovhcloud.operators.ai_endpoints
+        heavy = [m for m in sys.modules if m in ("requests", "urllib3") or m.startswith("airflow_ovhcloud.testing")
+                 or m.startswith("airflow_ovhcloud.hooks")]
+        print(heavy)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
