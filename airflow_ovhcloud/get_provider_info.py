@@ -33,6 +33,31 @@ _ENDPOINTS_FIELDS: dict[str, Any] = {
     },
 }
 
+_TRAINING_FIELDS: dict[str, Any] = {
+    "connection-type": "ovhcloud_ai_training",
+    "hook-class-name": "airflow_ovhcloud.hooks.ai_training.OVHCloudAITrainingHook",
+    "hook-name": "OVHcloud AI Training",
+    "ui-field-behaviour": {
+        "hidden-fields": ["schema", "port"],
+        "relabeling": {"login": "Region", "password": "AI Training token", "host": "Base URL (optional)"},
+        "placeholders": {
+            "login": "gra or bhs",
+            "password": "an AI Training application token",
+            "host": "https://gra.ai.cloud.ovh.net (leave empty to use the region's URL)",
+        },
+    },
+    "conn-fields": {
+        "timeout": {
+            "label": "Request timeout (seconds)",
+            "schema": {"type": ["integer", "null"], "default": 120},
+        },
+        "max_retries": {
+            "label": "Client retries (429, 5xx, network)",
+            "schema": {"type": ["integer", "null"], "default": 3},
+        },
+    },
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     return {
@@ -49,12 +74,21 @@ def get_provider_info() -> dict[str, Any]:
                 "external-doc-url": "https://endpoints.ai.cloud.ovh.net/",
                 "tags": ["ai", "llm"],
             },
+            {
+                "integration-name": "OVHcloud AI Training",
+                "external-doc-url": "https://help.ovhcloud.com/csm/en-public-cloud-ai-training",
+                "tags": ["ai", "ml"],
+            },
         ],
-        "connection-types": [_ENDPOINTS_FIELDS],
+        "connection-types": [_ENDPOINTS_FIELDS, _TRAINING_FIELDS],
         "hooks": [
             {
                 "integration-name": "OVHcloud AI Endpoints",
                 "python-modules": ["airflow_ovhcloud.hooks.ai_endpoints"],
+            },
+            {
+                "integration-name": "OVHcloud AI Training",
+                "python-modules": ["airflow_ovhcloud.hooks.ai_training"],
             },
         ],
         "operators": [
@@ -62,7 +96,18 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "OVHcloud AI Endpoints",
                 "python-modules": ["airflow_ovhcloud.operators.ai_endpoints"],
             },
+            {
+                "integration-name": "OVHcloud AI Training",
+                "python-modules": ["airflow_ovhcloud.operators.ai_training"],
+            },
         ],
+        "triggers": [
+            {
+                "integration-name": "OVHcloud AI Training",
+                "python-modules": ["airflow_ovhcloud.triggers.ai_training"],
+            },
+        ],
+        "extra-links": ["airflow_ovhcloud.links.ai_training.OVHCloudAITrainingJobLink"],
     }
 
 

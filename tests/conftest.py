@@ -69,11 +69,14 @@ def load_dag(airflow_db: Path) -> Any:
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """An emulator with a recognisable token, and a default connection that retries fast (10 ms backoff)."""
+    """An emulator with a recognisable token, and default connections that retry fast (10 ms backoff)."""
     from airflow_ovhcloud.testing import OVHCloudAIEmulator
 
     with OVHCloudAIEmulator(token=SECRET_TOKEN) as emu:
         conn = emu.endpoints_connection()
         conn["extra"] = {"backoff_factor": 0.01}
         monkeypatch.setenv("AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT", json.dumps(conn))
+        training = emu.training_connection()
+        training["extra"] = {"backoff_factor": 0.01}
+        monkeypatch.setenv("AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT", json.dumps(training))
         yield emu

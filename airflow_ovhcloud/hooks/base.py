@@ -14,13 +14,12 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Connection
 
 
-def _mask(secret: str) -> None:
+def mask(secret: str) -> None:
     """Register a secret with Airflow's masker so it is replaced by *** in every log line."""
-    try:
-        from airflow.providers.common.compat.sdk import mask_secret
-    except ImportError:  # pragma: no cover - very old compat provider
-        return
-    mask_secret(secret)
+    from airflow.providers.common.compat.sdk import mask_secret
+
+    if secret:
+        mask_secret(secret)
 
 
 class OVHCloudBaseHook(BaseHook):
@@ -98,7 +97,7 @@ class OVHCloudBaseHook(BaseHook):
         for candidate in candidates:
             if isinstance(candidate, str) and candidate.strip():
                 token = candidate.strip()
-                _mask(token)
+                mask(token)
                 return token
         raise OVHCloudAIConfigurationError(missing_message)
 

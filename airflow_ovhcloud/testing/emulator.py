@@ -1,18 +1,24 @@
-"""A local, real-HTTP stand-in for OVHcloud AI Endpoints.
+"""A local, real-HTTP stand-in for OVHcloud AI Endpoints and AI Training.
 
 Tests and demos need a server that speaks the same wire format as the real service, fails on
 demand and keeps a journal, without a network or an API key. The emulator is written against the
 wire format only (standard library, no import from Airflow or from the hooks) so that it stays an
 independent check on the client code.
 
-Routes live in a table keyed by method and path pattern, so further services (AI Training's
-``/v1/job...``) can be added to the same server later.
+Routes live in a table keyed by method and path pattern. AI Endpoints answers under
+``endpoints_url`` (``/v1/models``, ``/v1/chat/completions``, ``/v1/embeddings``; OpenAI-style errors);
+AI Training answers under ``training_url`` (``/v1/job...``; errors as ``{"message": ...}``). Jobs move
+along their lifecycle one step per ``GET /v1/job/{id}`` by default (``job_progress = "polls"``), or
+one step per ``job_step_seconds`` of ``time.monotonic()`` (``job_progress = "time"``); see
+:meth:`OVHCloudAIEmulator.script_job` for the scripted paths.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
+import enum
 import functools
 import hashlib
 import hmac
@@ -277,6 +283,296 @@ def _split_words(text: str, per_chunk: int = _STREAM_WORDS_PER_CHUNK) -> list[st
 
 def _short_hash(*parts: str, length: int = 24) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:length]
+
+
+# --------------------------------------------------------------------------------------------------
+# AI Training: job lifecycle and JobSpec validation
+# --------------------------------------------------------------------------------------------------
+
+_TRAINING_USER = "emulator-user"
+_DEFAULT_JOB_TIMEOUT = 604_800  # seconds: the service's default JobSpec timeout (7 days)
+
+_TERMINAL_STATES = frozenset({"DONE", "FAILED", "ERROR", "INTERRUPTED", "SYNC_FAILED"})
+_JOB_STATES = (
+    "QUEUED",
+    "INITIALIZING",
+    "PENDING",
+    "RUNNING",
+    "RESTARTING",
+    "TIMEOUT",
+    "INTERRUPTING",
+    "FINALIZING",
+    "DONE",
+    "INTERRUPTED",
+    "FAILED",
+    "ERROR",
+    "SYNC_FAILED",
+)
+_RUN_UP = ("QUEUED", "INITIALIZING", "PENDING", "RUNNING")
+# The state sequence of a job per scripted ending; a state appears at most once in each plan.
+_JOB_PLANS: dict[str, tuple[str, ...]] = {
+    "DONE": (*_RUN_UP, "FINALIZING", "DONE"),
+    "FAILED": (*_RUN_UP, "FINALIZING", "FAILED"),
+    "SYNC_FAILED": (*_RUN_UP, "FINALIZING", "SYNC_FAILED"),
+    "ERROR": ("QUEUED", "INITIALIZING", "ERROR"),
+    "TIMEOUT": (*_RUN_UP, "TIMEOUT", "INTERRUPTING", "FINALIZING", "INTERRUPTED"),
+    "INTERRUPTED": (*_RUN_UP, "INTERRUPTING", "FINALIZING", "INTERRUPTED"),
+}
+_KILL_PLAN = ("INTERRUPTING", "FINALIZING", "INTERRUPTED")
+_DEFAULT_EXIT_CODES = {"DONE": 0, "FAILED": 1, "ERROR": 1, "SYNC_FAILED": 0, "INTERRUPTED": 143}
+_STATE_MESSAGES = {
+    "QUEUED": "Job is queued",
+    "INITIALIZING": "Job is initializing: pulling the image and syncing input volumes",
+    "PENDING": "Job is waiting for resources",
+    "RUNNING": "Job is running",
+    "RESTARTING": "Job is restarting",
+    "TIMEOUT": "Job reached its timeout and is about to be interrupted",
+    "INTERRUPTING": "Job is being interrupted",
+    "FINALIZING": "Job is finalizing: syncing output volumes",
+    "DONE": "Job finished successfully",
+    "FAILED": "Job failed",
+    "ERROR": "Job could not be started",
+    "SYNC_FAILED": "Synchronisation of the output volumes failed",
+    "INTERRUPTED": "Job was interrupted",
+}
+
+_RESOURCE_INT_KEYS = ("cpu", "gpu", "gpuMemory", "memory", "ephemeralStorage", "publicNetwork", "privateNetwork")
+_RESOURCE_STR_KEYS = ("gpuModel", "gpuBrand", "flavor")
+_VOLUME_SOURCES = ("dataStore", "publicGit", "publicSwift", "standalone", "privateSwift")
+_VOLUME_PERMISSIONS = ("RO", "RW", "RWD")
+_LABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+_LABEL_MAX = 63
+_JOB_SORT_KEYS = ("createdAt", "updatedAt", "id", "name", "state")
+
+
+class _Unset(enum.Enum):
+    """Marks an option left out of ``set_job`` (``None`` is a meaningful value there)."""
+
+    UNSET = 0
+
+
+_UNSET = _Unset.UNSET
+
+
+@dataclass(frozen=True)
+class _JobScript:
+    final_state: str = "DONE"
+    exit_code: int | None = None
+    info_message: str | None = None
+    stick_in: str | None = None
+    logs: tuple[str, ...] | None = None
+    name: str | None = None
+
+
+@dataclass
+class _Job:
+    job_id: str
+    seq: int
+    spec: dict[str, Any]
+    script: _JobScript
+    plan: tuple[str, ...]
+    stick_in: str | None
+    history: list[tuple[str, float]]
+    created: float
+    updated: float
+    anchor_mono: float  # when the job last changed state, on the monotonic clock (time mode)
+    anchor_wall: float  # the same instant on the wall clock
+    run_start: int = 0  # index in history of the QUEUED entry that began the current run
+    killed: bool = False
+    exit_code: int | None = None
+    info_message: str | None = None
+    forced_end: tuple[int | None, str | None] | None = None  # from finish_job()
+
+    @property
+    def state(self) -> str:
+        return self.history[-1][0]
+
+
+def _iso(timestamp: float) -> str:
+    """ISO-8601 UTC with milliseconds and a ``Z``: ``2025-01-31T12:00:00.123Z``."""
+    moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _parse_iso(text: str, what: str) -> float:
+    try:
+        moment = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise _ClientError(400, f"{what} must be an ISO-8601 date-time, not {text!r}", "invalid_date") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _bad_spec(message: str) -> _ClientError:
+    return _ClientError(400, message, "invalid_job_spec")
+
+
+def _check_label(key: Any, value: Any, where: str) -> None:
+    """Kubernetes label rules; keys under ``ovh/`` belong to the platform."""
+    if not isinstance(key, str) or not isinstance(value, str):
+        raise _bad_spec(f"{where}: label keys and values must be strings")
+    if key.startswith("ovh/"):
+        raise _bad_spec(f"{where}: label key {key!r} is reserved: keys beginning with 'ovh/' belong to the platform")
+    if len(key) > _LABEL_MAX or not _LABEL_RE.fullmatch(key):
+        raise _bad_spec(
+            f"{where}: invalid label key {key!r}: 1 to 63 letters, digits, '-', '_' or '.', "
+            "beginning and ending with a letter or digit"
+        )
+    if value and (len(value) > _LABEL_MAX or not _LABEL_RE.fullmatch(value)):
+        raise _bad_spec(
+            f"{where}: invalid label value {value!r} for key {key!r}: empty, or at most 63 letters, digits, "
+            "'-', '_' or '.', beginning and ending with a letter or digit"
+        )
+
+
+def _check_str_list(value: Any, field_name: str) -> None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _bad_spec(f"'{field_name}' must be a list of strings")
+
+
+def _check_resources(resources: Any) -> None:
+    if not isinstance(resources, dict):
+        raise _bad_spec("'resources' must be an object")
+    known = (*_RESOURCE_INT_KEYS, *_RESOURCE_STR_KEYS)
+    for key, value in resources.items():
+        if key not in known:
+            raise _bad_spec(f"resources: unknown field {key}; known fields: {', '.join(known)}")
+        if value is None:
+            continue
+        if key in _RESOURCE_INT_KEYS and (not _is_int(value) or value < 0):
+            raise _bad_spec(f"resources.{key} must be a non-negative integer, not {value!r}")
+        if key in _RESOURCE_STR_KEYS and (not isinstance(value, str) or not value):
+            raise _bad_spec(f"resources.{key} must be a non-empty string, not {value!r}")
+    cpu: int = resources.get("cpu") or 0
+    gpu: int | None = resources.get("gpu")
+    flavor = str(resources.get("flavor") or "").lower()
+    if "gpu" in flavor and gpu == 0:
+        raise _bad_spec(
+            f"resources: flavor {resources['flavor']!r} is a GPU flavor but gpu is 0; leave gpu out or set it >= 1"
+        )
+    if "cpu" in flavor and gpu:
+        raise _bad_spec(f"resources: flavor {resources['flavor']!r} is a CPU flavor but gpu is {gpu}")
+    if cpu > 0 and gpu:
+        raise _bad_spec("resources: set either cpu or gpu, not both (the CPUs of a GPU job follow from its GPUs)")
+
+
+def _check_volume(volume: Any, index: int) -> None:
+    where = f"volumes[{index}]"
+    if not isinstance(volume, dict):
+        raise _bad_spec(f"{where} must be an object")
+    for key in volume:
+        if key not in ("mountPath", "permission", "cache", *_VOLUME_SOURCES):
+            raise _bad_spec(f"{where}: unknown field {key}")
+    mount = volume.get("mountPath")
+    if not isinstance(mount, str) or not mount.startswith("/"):
+        raise _bad_spec(f"{where}.mountPath is required: an absolute path such as '/workspace/data'")
+    if volume.get("permission") not in _VOLUME_PERMISSIONS:
+        raise _bad_spec(f"{where}.permission must be one of RO, RW, RWD, not {volume.get('permission')!r}")
+    if volume.get("cache") is not None and not isinstance(volume["cache"], bool):
+        raise _bad_spec(f"{where}.cache must be a boolean")
+    sources = [key for key in _VOLUME_SOURCES if volume.get(key) is not None]
+    if len(sources) != 1:
+        raise _bad_spec(
+            f"{where} needs exactly one source among {', '.join(_VOLUME_SOURCES)}; "
+            f"got {', '.join(sources) if sources else 'none'}"
+        )
+    [source] = sources
+    body = volume[source]
+    if not isinstance(body, dict):
+        raise _bad_spec(f"{where}.{source} must be an object")
+    if source == "dataStore":
+        for key in body:
+            if key not in ("alias", "container", "prefix"):
+                raise _bad_spec(f"{where}.dataStore: unknown field {key}")
+        for key in ("alias", "container"):
+            if not isinstance(body.get(key), str) or not body[key]:
+                raise _bad_spec(f"{where}.dataStore.{key} is required: a non-empty string")
+        if body.get("prefix") is not None and not isinstance(body["prefix"], str):
+            raise _bad_spec(f"{where}.dataStore.prefix must be a string")
+    elif source in ("publicGit", "publicSwift") and (not isinstance(body.get("url"), str) or not body["url"]):
+        raise _bad_spec(f"{where}.{source}.url is required: a non-empty string")
+
+
+def _validate_job_spec(spec: Any) -> dict[str, Any]:
+    """Reject what a strict AI Training server would; ``null`` counts as absent, unknown keys pass."""
+    if not isinstance(spec, dict):
+        raise _bad_spec("The request body must be a JSON object (a JobSpec)")
+    image = spec.get("image")
+    if not isinstance(image, str) or not image.strip():
+        raise _bad_spec("'image' is required and must be a non-empty string")
+
+    def given(key: str) -> bool:
+        return spec.get(key) is not None
+
+    if given("name") and not isinstance(spec["name"], str):
+        raise _bad_spec("'name' must be a string")
+    if given("command"):
+        _check_str_list(spec["command"], "command")
+    if given("sshPublicKeys"):
+        _check_str_list(spec["sshPublicKeys"], "sshPublicKeys")
+    if given("envVars"):
+        env = spec["envVars"]
+        if not isinstance(env, list):
+            raise _bad_spec('\'envVars\' must be a list of {"name": str, "value": str}')
+        for index, item in enumerate(env):
+            if (
+                not isinstance(item, dict)
+                or set(item) != {"name", "value"}
+                or not isinstance(item["name"], str)
+                or not item["name"]
+                or not isinstance(item["value"], str)
+            ):
+                raise _bad_spec(f'envVars[{index}] must be {{"name": str, "value": str}}, not {item!r}')
+    if given("labels"):
+        labels = spec["labels"]
+        if not isinstance(labels, dict):
+            raise _bad_spec("'labels' must be an object of string keys to string values")
+        for key, value in labels.items():
+            _check_label(key, value, "labels")
+    if given("resources"):
+        _check_resources(spec["resources"])
+    if given("volumes"):
+        if not isinstance(spec["volumes"], list):
+            raise _bad_spec("'volumes' must be a list")
+        for index, volume in enumerate(spec["volumes"]):
+            _check_volume(volume, index)
+    for key in ("defaultHttpPort", "grpcPort"):
+        if given(key) and (not _is_int(spec[key]) or not 1 <= spec[key] <= 65535):
+            raise _bad_spec(f"'{key}' must be an integer port (1-65535), not {spec[key]!r}")
+    if given("timeout") and (not _is_int(spec["timeout"]) or spec["timeout"] < 1):
+        raise _bad_spec(f"'timeout' must be a positive integer of seconds, not {spec['timeout']!r}")
+    for key in ("timeoutAutoRestart", "unsecureHttp"):
+        if given(key) and not isinstance(spec[key], bool):
+            raise _bad_spec(f"'{key}' must be a boolean, not {spec[key]!r}")
+    return spec
+
+
+def _job_script(
+    final_state: str,
+    exit_code: int | None,
+    info_message: str | None,
+    stick_in: str | None,
+    logs: list[str] | tuple[str, ...] | None,
+    name: str | None,
+) -> _JobScript:
+    if final_state not in _JOB_PLANS:
+        raise ValueError(f"final_state must be one of {', '.join(_JOB_PLANS)}, not {final_state!r}")
+    plan = _JOB_PLANS[final_state]
+    if stick_in is not None and (stick_in not in plan or stick_in in _TERMINAL_STATES):
+        on_path = ", ".join(s for s in plan if s not in _TERMINAL_STATES)
+        raise ValueError(
+            f"stick_in must be a non-terminal state on the {final_state} path ({on_path}), not {stick_in!r}"
+        )
+    if exit_code is not None and not _is_int(exit_code):
+        raise ValueError("exit_code must be an integer")
+    if logs is not None and (isinstance(logs, str) or not all(isinstance(line, str) for line in logs)):
+        raise ValueError("logs must be a list of strings")
+    return _JobScript(final_state, exit_code, info_message, stick_in, None if logs is None else tuple(logs), name)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -706,11 +1002,21 @@ def _sse(payload: Any) -> bytes:
 
 
 class OVHCloudAIEmulator:
-    """OVHcloud AI Endpoints over real HTTP on 127.0.0.1, with scripting, fault injection and a journal.
+    """OVHcloud AI Endpoints and AI Training over real HTTP on 127.0.0.1, with scripting, faults and a journal.
 
-    Use it as a context manager (or ``start()``/``stop()``); point clients at ``endpoints_url`` with
-    ``token`` as the bearer key. Knobs (``latency``, ``embedding_input_limit``, ``require_auth``,
-    ``reverse_embedding_data``) are plain attributes that may change at any time.
+    Use it as a context manager (or ``start()``/``stop()``); point clients at ``endpoints_url`` (AI
+    Endpoints) or ``training_url`` (AI Training, paths under ``/v1/job``) with ``token`` as the bearer
+    key. Knobs (``latency``, ``embedding_input_limit``, ``require_auth``, ``reverse_embedding_data``,
+    ``training_region``, ``job_progress``, ``job_step_seconds``, ``job_list_style``) are plain
+    attributes that may change at any time; ``reset()`` restores them.
+
+    AI Training in short: ``POST /v1/job`` validates the JobSpec strictly and answers a QUEUED job;
+    each ``GET /v1/job/{id}`` advances it one step *before* answering (in ``"polls"`` mode), so the
+    first poll already shows INITIALIZING; listing, ``jobs`` and ``job()`` never advance a job.
+    Faults reach training routes like any other: ``fail_next(path=f"/v1/job/{job_id}")`` hits only
+    that job's polls (and its DELETE) — not ``/log``, ``/kill`` and the like, which ``path="/log"`` or
+    ``path="/kill"`` target — and ``path="/v1/job"`` hits submissions and listings only. A failed
+    poll does not advance the job.
     """
 
     def __init__(
@@ -744,8 +1050,18 @@ class OVHCloudAIEmulator:
         self._thread: threading.Thread | None = None
         self._serving = threading.Event()
 
+        # AI Training knobs (plain attributes) and state; reset() restores them.
+        self.training_region: str = "gra"
+        self.job_progress: str = "polls"
+        self.job_step_seconds: float = 1.0
+        self.job_list_style: str = "paged"
+        self._jobs: dict[str, _Job] = {}
+        self._job_scripts: list[_JobScript] = []
+        self._submitted = 0
+
         self._routes: list[_Route] = []
         self._register_endpoints_routes()
+        self._register_training_routes()
 
     # ---------------------------------------------------------------------------------- lifecycle
 
@@ -881,6 +1197,7 @@ class OVHCloudAIEmulator:
             self._models = self._builtin_models()
             self.latency, self.embedding_input_limit, self.require_auth = self._defaults
             self.reverse_embedding_data = False
+            self._reset_training()
 
     # ---------------------------------------------------------------------------------- scripting
 
@@ -1439,3 +1756,475 @@ class OVHCloudAIEmulator:
             + f'],"model":{json.dumps(model, ensure_ascii=False)},"usage":{usage}}}'
         )
         return _Reply(200, text.encode("utf-8"))
+
+    # ---------------------------------------------------------------------------------- AI Training: public
+
+    def training_connection(self, conn_type: str = "ovhcloud_ai_training", region: str | None = None) -> dict[str, Any]:
+        """An AI Training Airflow connection (as a dict): host is ``training_url``, login the region.
+
+        ``region`` defaults to ``training_region`` (``"gra"`` unless changed).
+        """
+        return {
+            "conn_type": conn_type,
+            "host": self.training_url,
+            "login": self.training_region if region is None else region,
+            "password": self.token,
+        }
+
+    def training_connection_json(self, conn_type: str = "ovhcloud_ai_training", region: str | None = None) -> str:
+        """The training connection in Airflow's JSON form, for ``AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT``."""
+        return json.dumps(self.training_connection(conn_type, region))
+
+    def script_job(
+        self,
+        *,
+        final_state: str = "DONE",
+        exit_code: int | None = None,
+        info_message: str | None = None,
+        stick_in: str | None = None,
+        logs: list[str] | None = None,
+        name: str | None = None,
+    ) -> None:
+        """Script how the next submitted job lives and ends (FIFO; one script per job).
+
+        ``final_state`` picks the path (each arrow is one step):
+
+        - ``DONE``: QUEUED → INITIALIZING → PENDING → RUNNING → FINALIZING → DONE (exit code 0)
+        - ``FAILED``: … RUNNING → FINALIZING → FAILED (exit code 1 unless ``exit_code``)
+        - ``SYNC_FAILED``: … RUNNING → FINALIZING → SYNC_FAILED (exit code 0: the code ran, the output sync failed)
+        - ``ERROR``: QUEUED → INITIALIZING → ERROR (exit code 1; it never ran)
+        - ``TIMEOUT``: … RUNNING → TIMEOUT → INTERRUPTING → FINALIZING → INTERRUPTED (exit code 143)
+        - ``INTERRUPTED``: … RUNNING → INTERRUPTING → FINALIZING → INTERRUPTED (stopped from elsewhere)
+
+        ``exit_code`` and ``info_message`` (``status.info.message``, e.g. "CUDA out of memory") apply
+        when the job reaches that scripted ending; a job killed through the API ends INTERRUPTED with
+        exit code 143 instead. ``stick_in`` (a non-terminal state on the path, e.g. ``"RUNNING"``) stops
+        automatic progress (polls or time) there until the job is killed, finished with
+        ``finish_job()``, pushed with ``advance_job()`` or released with ``set_job(id, stick_in=None)``.
+        ``logs`` replace the generated log lines. With ``name``, the script waits for the next job whose
+        ``spec.name`` equals it; a job takes the first script naming it, else the first unnamed one.
+        """
+        script = _job_script(final_state, exit_code, info_message, stick_in, logs, name)
+        with self._lock:
+            self._job_scripts.append(script)
+
+    def set_job(
+        self,
+        job_id: str,
+        *,
+        final_state: str | _Unset = _UNSET,
+        exit_code: int | _Unset | None = _UNSET,
+        info_message: str | _Unset | None = _UNSET,
+        stick_in: str | _Unset | None = _UNSET,
+        logs: list[str] | _Unset | None = _UNSET,
+    ) -> None:
+        """Change the script of an existing job; options left out keep their value (``None`` clears one).
+
+        A new ``final_state`` re-routes a moving job: it continues along the new path from its current
+        state, or goes straight to the new ending when its state is not on that path (a PENDING job set
+        to ``ERROR`` errors at its next step). A killed job stays on its way to INTERRUPTED, and a
+        terminal job keeps its state (the new script applies after a restart), but ``logs`` always apply.
+        Raises ``KeyError`` for an unknown job and ``ValueError`` for invalid options.
+        """
+        with self._lock:
+            job = self._job_or_key_error(job_id)
+            old = job.script
+            script = _job_script(
+                old.final_state if isinstance(final_state, _Unset) else final_state,
+                old.exit_code if isinstance(exit_code, _Unset) else exit_code,
+                old.info_message if isinstance(info_message, _Unset) else info_message,
+                job.stick_in if isinstance(stick_in, _Unset) else stick_in,
+                old.logs if isinstance(logs, _Unset) else logs,
+                old.name,
+            )
+            job.script = script
+            if not isinstance(stick_in, _Unset) or not isinstance(final_state, _Unset):
+                job.stick_in = script.stick_in
+            if not job.killed and job.state not in _TERMINAL_STATES:
+                job.plan = _JOB_PLANS[script.final_state]
+
+    def finish_job(
+        self,
+        job_id: str,
+        state: str = "DONE",
+        *,
+        exit_code: int | None = None,
+        info_message: str | None = None,
+    ) -> None:
+        """Move a job straight to a terminal state (no intermediate steps); ``ValueError`` if it already ended."""
+        if state not in _TERMINAL_STATES:
+            raise ValueError(f"state must be one of {', '.join(sorted(_TERMINAL_STATES))}, not {state!r}")
+        if exit_code is not None and not _is_int(exit_code):
+            raise ValueError("exit_code must be an integer")
+        with self._lock:
+            job = self._job_or_key_error(job_id)
+            self._sync_job(job)
+            if job.state in _TERMINAL_STATES:
+                raise ValueError(f"job {job_id} already ended in {job.state}")
+            job.forced_end = (exit_code, info_message)
+            job.stick_in = None
+            self._enter(job, state, time.time(), time.monotonic())
+
+    def advance_job(self, job_id: str, steps: int = 1) -> None:
+        """Move a job ``steps`` steps along its path now, past a ``stick_in`` state too; stops at its end."""
+        if not _is_int(steps) or steps < 0:
+            raise ValueError("steps must be a non-negative integer")
+        with self._lock:
+            job = self._job_or_key_error(job_id)
+            self._sync_job(job)
+            for _ in range(steps):
+                if not self._step(job, time.time(), time.monotonic(), respect_stick=False):
+                    break
+
+    @property
+    def jobs(self) -> dict[str, dict[str, Any]]:
+        """Every job as the API would show it (deep copies), by id in submission order; reading never advances."""
+        with self._lock:
+            for job in self._jobs.values():
+                self._sync_job(job)
+            return {job_id: self._job_json(job) for job_id, job in self._jobs.items()}
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        """One job as the API would show it (a deep copy); ``KeyError`` if unknown or deleted. Never advances it."""
+        with self._lock:
+            job = self._job_or_key_error(job_id)
+            self._sync_job(job)
+            return self._job_json(job)
+
+    @property
+    def submitted_jobs(self) -> int:
+        """How many ``POST /v1/job`` succeeded since the emulator was created or reset."""
+        with self._lock:
+            return self._submitted
+
+    # ---------------------------------------------------------------------------------- AI Training: engine
+
+    def _reset_training(self) -> None:
+        self.training_region = "gra"
+        self.job_progress = "polls"
+        self.job_step_seconds = 1.0
+        self.job_list_style = "paged"
+        self._jobs = {}
+        self._job_scripts = []
+        self._submitted = 0
+
+    def _job_or_key_error(self, job_id: str) -> _Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        return job
+
+    def _progress_mode(self) -> str:
+        mode = self.job_progress
+        if mode not in ("polls", "time"):
+            raise ValueError(f"job_progress must be 'polls' or 'time', not {mode!r}")
+        return mode
+
+    def _enter(self, job: _Job, state: str, wall: float, mono: float) -> None:
+        """Record a transition; a terminal state also fixes the exit code and the info message."""
+        job.history.append((state, wall))
+        job.updated = wall
+        job.anchor_mono, job.anchor_wall = mono, wall
+        if state not in _TERMINAL_STATES:
+            return
+        exit_code, message = None, None
+        if job.forced_end is not None:
+            exit_code, message = job.forced_end
+        elif not job.killed and state == _JOB_PLANS[job.script.final_state][-1]:
+            exit_code, message = job.script.exit_code, job.script.info_message
+        if exit_code is None:
+            exit_code = _DEFAULT_EXIT_CODES[state]
+        if message is None:
+            if state == "INTERRUPTED" and job.killed:
+                message = "Job was stopped by the user"
+            elif state == "INTERRUPTED" and any(s == "TIMEOUT" for s, _ in job.history[job.run_start :]):
+                timeout = job.spec.get("timeout") or _DEFAULT_JOB_TIMEOUT
+                message = f"Job reached its timeout ({timeout} s) and was interrupted"
+            elif state == "FAILED":
+                message = f"Job failed with exit code {exit_code}"
+            else:
+                message = _STATE_MESSAGES[state]
+        job.exit_code, job.info_message = exit_code, message
+
+    def _step(self, job: _Job, wall: float, mono: float, *, respect_stick: bool = True) -> bool:
+        """One step along the job's plan; False when it cannot move (terminal, or held by ``stick_in``)."""
+        state = job.state
+        if state in _TERMINAL_STATES or (respect_stick and job.stick_in == state):
+            return False
+        plan = job.plan
+        following = plan[plan.index(state) + 1] if state in plan else plan[-1]
+        self._enter(job, following, wall, mono)
+        return True
+
+    def _sync_job(self, job: _Job) -> None:
+        """In time mode, apply the steps due since the last transition (one per ``job_step_seconds``)."""
+        if self._progress_mode() != "time":
+            return
+        now = time.monotonic()
+        step = float(self.job_step_seconds)
+        for _ in range(len(_JOB_STATES) * 2):  # a plan never has more steps than this
+            due = job.anchor_mono + step if step > 0 else now
+            if due > now or not self._step(job, job.anchor_wall + (due - job.anchor_mono), due):
+                return
+
+    def _take_job_script(self, name: Any) -> _JobScript:
+        scripts = self._job_scripts
+        for index, script in enumerate(scripts):
+            if script.name is not None and script.name == name:
+                return scripts.pop(index)
+        for index, script in enumerate(scripts):
+            if script.name is None:
+                return scripts.pop(index)
+        return _JobScript()
+
+    def _job_json(self, job: _Job) -> dict[str, Any]:
+        region = self.training_region
+        run = job.history[job.run_start :]
+
+        def first(state: str) -> float | None:
+            return next((t for s, t in run if s == state), None)
+
+        queued = run[0][1]
+        started = first("RUNNING")
+        stopped = None
+        if started is not None:
+            started_index = next(i for i, (s, _) in enumerate(run) if s == "RUNNING")
+            stopped = run[started_index + 1][1] if started_index + 1 < len(run) else None
+        finalized = run[-1][1] if job.state in _TERMINAL_STATES else None
+        now = finalized if finalized is not None else max(time.time(), job.updated)
+        duration = 0 if started is None else max(0, int((stopped if stopped is not None else now) - started))
+        timeout: int = job.spec["timeout"] if _is_int(job.spec.get("timeout")) else _DEFAULT_JOB_TIMEOUT
+        terminal = job.state in _TERMINAL_STATES
+        message = job.info_message if terminal and job.info_message is not None else _STATE_MESSAGES[job.state]
+
+        def date(value: float | None) -> str | None:
+            return None if value is None else _iso(value)
+
+        status: dict[str, Any] = {
+            "state": job.state,
+            "history": [{"state": s, "date": _iso(t)} for s, t in job.history],
+            "info": {"code": f"JOB_{job.state}", "message": message},
+            "url": f"https://{job.job_id}.job.{region}.ai.cloud.ovh.net",
+            "sshUrl": f"ssh://{job.job_id}@{region}.training.ai.cloud.ovh.net",
+            "monitoringUrl": f"https://monitoring.{region}.ai.cloud.ovh.net/d/job?var-job={job.job_id}",
+            "infoUrl": f"https://ui.{region}.ai.cloud.ovh.net/job/{job.job_id}",
+            "ip": None,
+            "externalIp": None,
+            "queuedAt": _iso(queued),
+            "initializingAt": date(first("INITIALIZING")),
+            "startedAt": date(started),
+            "stoppedAt": date(stopped),
+            "finalizedAt": date(finalized),
+            "timeoutAt": date(None if started is None else started + timeout),
+            "lastTransitionDate": _iso(job.history[-1][1]),
+            "duration": duration,
+            "volumes": [],
+            "dataSync": [],
+        }
+        if terminal:
+            status["exitCode"] = job.exit_code
+        return {
+            "id": job.job_id,
+            "createdAt": _iso(job.created),
+            "updatedAt": _iso(job.updated),
+            "user": _TRAINING_USER,
+            "spec": copy.deepcopy(job.spec),
+            "status": status,
+        }
+
+    def _job_log_lines(self, job: _Job) -> list[str]:
+        if job.script.logs is not None:
+            base = next((t for s, t in job.history[job.run_start :] if s == "RUNNING"), job.created)
+            return [f"{_iso(base + i / 1000)} {line}" for i, line in enumerate(job.script.logs)]
+        lines = []
+        last = len(job.history) - 1
+        for index, (state, when) in enumerate(job.history):
+            text = f"Job {job.job_id} entered {state}"
+            if index == last and state in _TERMINAL_STATES:
+                text += f" (exit code {job.exit_code}): {job.info_message}"
+            lines.append(f"{_iso(when)} {text}")
+        return lines
+
+    # ---------------------------------------------------------------------------------- AI Training: routes
+
+    def _register_training_routes(self) -> None:
+        style = "ovh"
+        self._add_route("/v1/job", "POST", self._handle_job_submit, style=style)
+        self._add_route("/v1/job", "GET", self._handle_job_list, style=style)
+        self._add_route("/v1/job/{job_id}", "GET", self._handle_job_get, style=style)
+        self._add_route("/v1/job/{job_id}", "DELETE", self._handle_job_delete, style=style)
+        self._add_route("/v1/job/{job_id}/kill", "PUT", self._handle_job_kill, style=style)
+        self._add_route("/v1/job/{job_id}/start", "PUT", self._handle_job_start, style=style)
+        self._add_route("/v1/job/{job_id}/label", "PUT", self._handle_job_label, style=style)
+        self._add_route("/v1/job/{job_id}/log", "GET", self._handle_job_log, style=style)
+
+    def _job_for(self, call: _Call) -> _Job:
+        job_id = call.params["job_id"]
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise _ClientError(404, f"Job {job_id} not found", "job_not_found")
+        self._sync_job(job)
+        return job
+
+    @staticmethod
+    def _query_int(call: _Call, name: str, default: int | None, minimum: int) -> int | None:
+        values = call.query.get(name)
+        if not values:
+            return default
+        try:
+            value = int(values[-1])
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise _ClientError(400, f"query parameter {name} must be an integer >= {minimum}", "invalid_query")
+        return value
+
+    def _handle_job_submit(self, call: _Call) -> _Reply:
+        spec = _validate_job_spec(call.body)
+        wall, mono = time.time(), time.monotonic()
+        with self._lock:
+            self._submitted += 1
+            script = self._take_job_script(spec.get("name"))
+            job = _Job(
+                job_id=str(uuid.uuid4()),
+                seq=self._submitted,
+                spec=copy.deepcopy(spec),
+                script=script,
+                plan=_JOB_PLANS[script.final_state],
+                stick_in=script.stick_in,
+                history=[("QUEUED", wall)],
+                created=wall,
+                updated=wall,
+                anchor_mono=mono,
+                anchor_wall=wall,
+            )
+            self._jobs[job.job_id] = job
+            return _json_reply(self._job_json(job))
+
+    def _handle_job_get(self, call: _Call) -> _Reply:
+        with self._lock:
+            job = self._job_for(call)
+            if self._progress_mode() == "polls":
+                self._step(job, time.time(), time.monotonic())
+            return _json_reply(self._job_json(job))
+
+    def _handle_job_list(self, call: _Call) -> _Reply:
+        query = call.query
+        page = cast("int", self._query_int(call, "page", 1, 1))
+        size = cast("int", self._query_int(call, "size", 100, 1))
+        states = {s.strip() for value in query.get("statusState", []) for s in value.split(",") if s.strip()}
+        unknown = sorted(states - set(_JOB_STATES))
+        if unknown:
+            raise _ClientError(400, f"statusState: unknown state {unknown[0]}", "invalid_query")
+        selectors: list[tuple[str, str]] = []
+        for value in query.get("labelSelector", []):
+            for part in value.split(","):
+                if not part.strip():
+                    continue
+                key, sep, wanted = part.partition("=")
+                if not sep or not key.strip():
+                    raise _ClientError(400, f"labelSelector: expected key=value, got {part!r}", "invalid_query")
+                selectors.append((key.strip(), wanted.strip()))
+        order = (query.get("order") or ["desc"])[-1].lower()
+        if order not in ("asc", "desc"):
+            raise _ClientError(400, f"order must be asc or desc, not {order!r}", "invalid_query")
+        sort = (query.get("sort") or ["createdAt"])[-1]
+        if sort not in _JOB_SORT_KEYS:
+            raise _ClientError(400, f"sort must be one of {', '.join(_JOB_SORT_KEYS)}, not {sort!r}", "invalid_query")
+        after = _parse_iso(query["updatedAfter"][-1], "updatedAfter") if query.get("updatedAfter") else None
+        before = _parse_iso(query["updatedBefore"][-1], "updatedBefore") if query.get("updatedBefore") else None
+
+        with self._lock:
+            chosen = []
+            for job in self._jobs.values():
+                self._sync_job(job)
+                labels = job.spec.get("labels") or {}
+                if states and job.state not in states:
+                    continue
+                if any(labels.get(key) != wanted for key, wanted in selectors):
+                    continue
+                # Dates go out with millisecond precision; compare at that precision too.
+                updated = math.floor(job.updated * 1000) / 1000
+                if (after is not None and updated <= after) or (before is not None and updated >= before):
+                    continue
+                chosen.append(job)
+            sort_keys: dict[str, Callable[[_Job], Any]] = {
+                "createdAt": lambda j: (j.created, j.seq),
+                "updatedAt": lambda j: (j.updated, j.seq),
+                "id": lambda j: j.job_id,
+                "name": lambda j: (str(j.spec.get("name") or ""), j.seq),
+                "state": lambda j: (j.state, j.seq),
+            }
+            chosen.sort(key=sort_keys[sort], reverse=order == "desc")
+            items = [self._job_json(j) for j in chosen[(page - 1) * size : page * size]]
+            total = len(chosen)
+        if self.job_list_style == "bare":
+            return _json_reply(items)
+        return _json_reply({"items": items, "metadata": {"page": page, "size": size, "total": total}})
+
+    def _handle_job_kill(self, call: _Call) -> _Reply:
+        with self._lock:
+            job = self._job_for(call)
+            already_stopping = job.plan[-1] == "INTERRUPTED" and job.state in ("INTERRUPTING", "FINALIZING")
+            if job.state not in _TERMINAL_STATES and not (job.killed or already_stopping):
+                job.killed = True
+                job.stick_in = None
+                job.plan = _KILL_PLAN
+                self._enter(job, "INTERRUPTING", time.time(), time.monotonic())
+            elif job.state not in _TERMINAL_STATES:
+                job.stick_in = None  # already on its way to INTERRUPTED: only release a stick_in hold
+        return _Reply(204, b"", None)
+
+    def _handle_job_delete(self, call: _Call) -> _Reply:
+        force = (call.query.get("force") or ["false"])[-1].strip().lower() in ("true", "1")
+        with self._lock:
+            job = self._job_for(call)
+            if job.state not in _TERMINAL_STATES and not force:
+                raise _ClientError(
+                    400, f"Job {job.job_id} is {job.state}: stop it first or pass force=true", "job_not_stopped"
+                )
+            del self._jobs[job.job_id]
+        return _Reply(204, b"", None)
+
+    def _handle_job_start(self, call: _Call) -> _Reply:
+        with self._lock:
+            job = self._job_for(call)
+            if job.state not in _TERMINAL_STATES:
+                raise _ClientError(
+                    409, f"Job {job.job_id} is {job.state}: only an ended job can be restarted", "job_not_stopped"
+                )
+            job.killed = False
+            job.forced_end = None
+            job.exit_code = job.info_message = None
+            job.plan = _JOB_PLANS[job.script.final_state]
+            job.stick_in = job.script.stick_in
+            job.run_start = len(job.history)
+            self._enter(job, "QUEUED", time.time(), time.monotonic())
+        return _Reply(204, b"", None)
+
+    def _handle_job_label(self, call: _Call) -> _Reply:
+        body = call.body
+        if not isinstance(body, dict) or "name" not in body or "value" not in body:
+            raise _bad_spec('The request body must be {"name": str, "value": str}')
+        _check_label(body["name"], body["value"], "label")
+        with self._lock:
+            job = self._job_for(call)
+            labels = job.spec.get("labels")
+            if not isinstance(labels, dict):
+                labels = job.spec["labels"] = {}
+            labels[body["name"]] = body["value"]
+            job.updated = max(job.updated, time.time())
+        return _Reply(204, b"", None)
+
+    def _handle_job_log(self, call: _Call) -> _Reply:
+        tail = self._query_int(call, "tail", None, 0)
+        page = cast("int", self._query_int(call, "page", 1, 1))
+        size = self._query_int(call, "size", None, 1)
+        with self._lock:
+            lines = self._job_log_lines(self._job_for(call))
+        if tail is not None:
+            lines = lines[len(lines) - tail :] if tail else []
+        if size is not None:
+            lines = lines[(page - 1) * size : page * size]
+        text = "".join(line + "\n" for line in lines)
+        return _Reply(200, text.encode("utf-8"), "text/plain; charset=utf-8")

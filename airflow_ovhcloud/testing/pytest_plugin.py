@@ -2,9 +2,11 @@
 
 Installing airflow-ovhcloud registers this plugin (``pytest11`` entry point), so the fixture is
 available in every test without an import. It starts a local :class:`OVHCloudAIEmulator` on a
-free port and points the default AI Endpoints connection (``ovh_ai_endpoints_default``) at it
-through ``AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT``; tasks that use the default connection then
-talk to the emulator over real HTTP::
+free port and points both default connections at it: AI Endpoints (``ovh_ai_endpoints_default``,
+through ``AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT``) and AI Training (``ovh_ai_training_default``,
+through ``AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT``: host ``training_url``, login the region ``gra``,
+password the token). Tasks that use the default connections then talk to the emulator over real
+HTTP::
 
     def test_summarise(ovhcloud_emulator):
         ovhcloud_emulator.script_chat("A short summary.")       # the next chat answer
@@ -13,6 +15,12 @@ talk to the emulator over real HTTP::
         sent = ovhcloud_emulator.requests_to("/chat/completions", "POST")
         assert sent[-1].body["model"] == "Meta-Llama-3_3-70B-Instruct"
         assert sent[0].fault == "status:429"
+
+    def test_training(ovhcloud_emulator):
+        ovhcloud_emulator.script_job(final_state="FAILED", info_message="CUDA out of memory")
+        my_training_dag.test()                                    # submits, polls, fails
+        [job] = ovhcloud_emulator.jobs.values()
+        assert job["status"]["state"] == "FAILED"
 
 Without the entry point (running from a source tree), enable it with
 ``-p airflow_ovhcloud.testing.pytest_plugin`` or ``pytest_plugins = [...]`` in a conftest.
@@ -34,11 +42,14 @@ __all__ = ["ovhcloud_emulator"]
 
 #: The environment variable Airflow reads for the ``ovh_ai_endpoints_default`` connection.
 ENDPOINTS_CONN_ENV = "AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT"
+#: The environment variable Airflow reads for the ``ovh_ai_training_default`` connection.
+TRAINING_CONN_ENV = "AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT"
 
 
 @pytest.fixture
 def ovhcloud_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[OVHCloudAIEmulator]:
-    """A running emulator per test, wired to the default AI Endpoints connection; stopped afterwards."""
+    """A running emulator per test, wired to the default AI Endpoints and AI Training connections."""
     with OVHCloudAIEmulator() as emulator:
         monkeypatch.setenv(ENDPOINTS_CONN_ENV, emulator.endpoints_connection_json())
+        monkeypatch.setenv(TRAINING_CONN_ENV, emulator.training_connection_json())
         yield emulator

@@ -1,0 +1,483 @@
+"""Classic operators for OVHcloud AI Training: Airflow glue around :class:`OVHCloudAITrainingHook`.
+
+Cheap to import (DAG parsing pays for it): the hook, ``requests`` and the trigger are imported
+when a task runs. What the submit operator adds on top of the hook:
+
+- **Waiting**, in the worker (``wait_for_completion=True``) or deferred to the triggerer
+  (``deferrable=True``), where it holds no worker slot.
+- **Reattach on retry**: each job is labelled with a hash of (DAG id, task id, run id, map
+  index). Before submitting, the operator looks that label up and reattaches to an active or
+  finished job instead of starting a second one; only a failed or stopped job is resubmitted.
+  On Airflow 3.3+ the job id is also kept in the task state store (``ResumableJobMixin``).
+- **Stop on kill**: a killed waiting task stops its job (``on_kill`` in the worker; the trigger's
+  ``on_kill`` on Airflow 3.3+ in deferrable mode). ``stop_on_kill=False`` keeps the job running.
+- **No secrets in XCom**: returned jobs have their environment values replaced by ``***``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin, conf
+
+from airflow_ovhcloud.links.ai_training import JOB_URL_XCOM_KEY, OVHCloudAITrainingJobLink, job_url
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_ovhcloud.hooks.ai_training import OVHCloudAITrainingHook
+
+DEFAULT_CONN_ID = "ovh_ai_training_default"
+#: Label carrying the hash of (DAG id, task id, run id, map index): how a retry finds its job.
+RUN_KEY_LABEL = "airflow-run-key"
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _default_deferrable() -> bool:
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def run_labels(context: Context) -> dict[str, str]:
+    """Deterministic labels naming the task instance that owns a job (stable across its retries)."""
+    ti = context["ti"]
+    map_index = getattr(ti, "map_index", -1)
+    if map_index is None:
+        map_index = -1
+    identity = "\x1f".join([ti.dag_id, ti.task_id, ti.run_id, str(map_index)])
+
+    def readable(value: str) -> str:
+        return _LABEL_UNSAFE.sub("-", value)[:63].strip("-_.") or "x"
+
+    return {
+        RUN_KEY_LABEL: hashlib.sha256(identity.encode()).hexdigest()[:40],
+        "airflow-dag": readable(ti.dag_id),
+        "airflow-task": readable(ti.task_id),
+        "airflow-map-index": str(map_index).replace("-", "m"),
+    }
+
+
+class _TrainingOperator(BaseOperator):
+    """What every AI Training operator shares: the connection, the region and the job link."""
+
+    operator_extra_links = (OVHCloudAITrainingJobLink(),)
+    ui_color = "#dbe7ff"
+
+    def __init__(self, *, ovh_conn_id: str = DEFAULT_CONN_ID, region: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ovh_conn_id = ovh_conn_id
+        self.region = region
+
+    def get_hook(self) -> OVHCloudAITrainingHook:
+        from airflow_ovhcloud.hooks.ai_training import OVHCloudAITrainingHook
+
+        return OVHCloudAITrainingHook(ovh_conn_id=self.ovh_conn_id, region=self.region)
+
+    def _share(self, context: Context, job: dict[str, Any]) -> dict[str, Any]:
+        """Push the job page for the extra link and return the job with its secrets redacted."""
+        from airflow_ovhcloud.hooks.ai_training import redact_job
+
+        context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=job_url(job))
+        return redact_job(job)
+
+
+class _WaitingOperator(_TrainingOperator):
+    """Blocking or deferred waiting, and stopping the job when the waiting task is killed."""
+
+    job_id: str | None
+
+    def __init__(
+        self,
+        *,
+        check_interval: int = 30,
+        deferrable: bool | None = None,
+        stop_on_kill: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.check_interval = check_interval
+        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+        self.stop_on_kill = stop_on_kill
+
+    def _wait(
+        self,
+        context: Context,
+        hook: OVHCloudAITrainingHook,
+        job_id: str,
+        *,
+        timeout: int,
+        target_states: list[str] | None = None,
+        failure_states: list[str] | None = None,
+    ) -> dict[str, Any]:
+        self.job_id = job_id
+        if self.deferrable:
+            from airflow_ovhcloud.hooks.ai_training import JobWatch
+            from airflow_ovhcloud.triggers.ai_training import OVHCloudAITrainingJobTrigger
+
+            trigger = OVHCloudAITrainingJobTrigger(
+                job_id=job_id,
+                ovh_conn_id=self.ovh_conn_id,
+                region=self.region,
+                target_states=target_states,
+                failure_states=failure_states,
+                check_interval=self.check_interval,
+                timeout=timeout,
+                stop_on_kill=self.stop_on_kill,
+            )
+            job = hook.get_job(job_id)
+            if JobWatch(job_id, target_states=target_states, failure_states=failure_states).finished(job):
+                return self._share(context, job)
+            context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=job_url(job))
+            self.defer(trigger=trigger, method_name="execute_complete")
+        job = hook.wait_for_job(
+            job_id,
+            target_states=target_states,
+            failure_states=failure_states,
+            check_interval=self.check_interval,
+            timeout=timeout,
+        )
+        return self._share(context, job)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Turn the trigger's event into the task's result, or into the documented exception."""
+        from airflow_ovhcloud.exceptions import OVHCloudAIClientError, OVHCloudAIRequestError
+        from airflow_ovhcloud.hooks.ai_training import OVHCloudAIJobFailedError, OVHCloudAIJobTimeoutError
+
+        status = event.get("status") if isinstance(event, dict) else None
+        if status == "success":
+            job = event["job"]
+            context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=job_url(job))
+            return job
+        message = str(event.get("message")) if isinstance(event, dict) else repr(event)
+        if status == "failure":
+            raise OVHCloudAIJobFailedError(message, job=event.get("job"), state=event.get("state"))
+        if status == "timeout":
+            raise OVHCloudAIJobTimeoutError(message)
+        if isinstance(event, dict) and event.get("permanent"):
+            raise OVHCloudAIClientError(message)
+        raise OVHCloudAIRequestError(message)
+
+    def on_kill(self) -> None:
+        """The waiting task was killed: stop the job it was waiting for, unless told not to."""
+        job_id = getattr(self, "job_id", None)
+        if not self.stop_on_kill or not job_id:
+            return
+        hook = self.get_hook()
+        try:
+            hook.stop_job(job_id)
+            self.log.info("Stopped AI Training job %s because the task was killed.", job_id)
+        finally:
+            hook.close()
+
+
+class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
+    """Submit an AI Training job; return it, or with ``wait_for_completion=True`` its final state.
+
+    Parameters follow :meth:`OVHCloudAITrainingHook.submit_job`; ``env_vars`` is a dict of names
+    to values (masked in logs, redacted in the returned job), ``job_timeout`` is the job's own
+    time limit and ``wait_timeout`` bounds the waiting. ``deferrable`` (default: Airflow's
+    ``[operators] default_deferrable``) waits in the triggerer. ``stop_on_kill`` (default True)
+    stops the job when the waiting task is killed.
+    """
+
+    template_fields: Sequence[str] = (
+        "image",
+        "name",
+        "command",
+        "env_vars",
+        "labels",
+        "volumes",
+        "flavor",
+        "region",
+        "gpu_model",
+    )
+    template_fields_renderers = {"env_vars": "json", "labels": "json", "volumes": "json", "command": "json"}
+    external_id_key = "ovh_ai_training_job_id"
+
+    def __init__(
+        self,
+        *,
+        image: str,
+        ovh_conn_id: str = DEFAULT_CONN_ID,
+        region: str | None = None,
+        name: str | None = None,
+        command: list[str] | None = None,
+        env_vars: dict[str, str] | None = None,
+        gpu: int = 0,
+        gpu_model: str | None = None,
+        cpu: int | None = None,
+        flavor: str | None = None,
+        volumes: list[dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None,
+        ssh_public_keys: list[str] | None = None,
+        default_http_port: int | None = None,
+        job_timeout: int | None = None,
+        unsecure_http: bool = False,
+        wait_for_completion: bool = False,
+        check_interval: int = 30,
+        wait_timeout: int = 3600,
+        deferrable: bool | None = None,
+        stop_on_kill: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            ovh_conn_id=ovh_conn_id,
+            region=region,
+            check_interval=check_interval,
+            deferrable=deferrable,
+            stop_on_kill=stop_on_kill,
+            **kwargs,
+        )
+        self.image = image
+        self.name = name
+        self.command = command
+        self.env_vars = env_vars
+        self.gpu = gpu
+        self.gpu_model = gpu_model
+        self.cpu = cpu
+        self.flavor = flavor
+        self.volumes = volumes
+        self.labels = labels
+        self.ssh_public_keys = ssh_public_keys
+        self.default_http_port = default_http_port
+        self.job_timeout = job_timeout
+        self.unsecure_http = unsecure_http
+        self.wait_for_completion = wait_for_completion
+        self.wait_timeout = wait_timeout
+        self.job_id = None
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        """Register env values as secrets before Airflow stores the rendered fields for the UI."""
+        super().render_template_fields(context, jinja_env)
+        self._mask_env()
+
+    def _mask_env(self) -> None:
+        from airflow.providers.common.compat.sdk import mask_secret
+
+        if isinstance(self.env_vars, dict):
+            for value in self.env_vars.values():
+                if isinstance(value, str) and value:
+                    mask_secret(value)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        self._mask_env()
+        if not self.wait_for_completion:
+            hook = self.get_hook()
+            try:
+                return self._share(context, self._submit_or_reattach(hook, context))
+            finally:
+                hook.close()
+        return self.execute_resumable(context)
+
+    def _submit_or_reattach(self, hook: OVHCloudAITrainingHook, context: Context) -> dict[str, Any]:
+        from airflow_ovhcloud.hooks.ai_training import FAILURE_STATES, job_state
+
+        labels = run_labels(context)
+        previous = hook.list_jobs(page=1, size=20, labels={RUN_KEY_LABEL: labels[RUN_KEY_LABEL]})["items"]
+        for job in sorted(previous, key=lambda j: str(j.get("createdAt") or ""), reverse=True):
+            state = job_state(job)
+            if state and state not in FAILURE_STATES:
+                self.log.info(
+                    "Reattaching to AI Training job %s (%s) submitted by an earlier try of this task.",
+                    job.get("id"),
+                    state,
+                )
+                self.job_id = str(job["id"])
+                return job
+        job = hook.submit_job(
+            image=self.image,
+            name=self.name,
+            command=self.command,
+            env_vars=self.env_vars,
+            gpu=self.gpu,
+            gpu_model=self.gpu_model,
+            cpu=self.cpu,
+            flavor=self.flavor,
+            volumes=self.volumes,
+            labels={**(self.labels or {}), **labels},
+            ssh_public_keys=self.ssh_public_keys,
+            default_http_port=self.default_http_port,
+            timeout=self.job_timeout,
+            unsecure_http=self.unsecure_http,
+        )
+        self.job_id = str(job["id"])
+        return job
+
+    # ResumableJobMixin protocol (Airflow 3.3+ keeps the id in the task state store) -------------
+
+    def submit_job(self, context: Context) -> str:
+        hook = self.get_hook()
+        try:
+            job = self._submit_or_reattach(hook, context)
+        finally:
+            hook.close()
+        context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=job_url(job))
+        return str(job["id"])
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        hook = self.get_hook()
+        try:
+            return hook.get_job_status(str(external_id))
+        finally:
+            hook.close()
+
+    def is_job_active(self, status: str) -> bool:
+        from airflow_ovhcloud.hooks.ai_training import TERMINAL_STATES
+
+        return status not in TERMINAL_STATES
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return status == "DONE"
+
+    # The mixin returns this value as the task's result when it reconnects to a running job.
+    def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any]:  # type: ignore[override]
+        hook = self.get_hook()
+        try:
+            return self._wait(context, hook, str(external_id), timeout=self.wait_timeout)
+        finally:
+            hook.close()
+
+    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
+        hook = self.get_hook()
+        try:
+            return self._share(context, hook.get_job(str(external_id)))
+        finally:
+            hook.close()
+
+
+class OVHCloudAITrainingGetJobOperator(_TrainingOperator):
+    """Return an AI Training job (environment values redacted)."""
+
+    template_fields: Sequence[str] = ("job_id",)
+
+    def __init__(
+        self, *, job_id: str, ovh_conn_id: str = DEFAULT_CONN_ID, region: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
+        self.job_id = job_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = self.get_hook()
+        try:
+            return self._share(context, hook.get_job(self.job_id))
+        finally:
+            hook.close()
+
+
+class OVHCloudAITrainingWaitForJobOperator(_WaitingOperator):
+    """Wait for an AI Training job to reach a target state and return it (redacted).
+
+    Default failure states: FAILED, ERROR, INTERRUPTED and SYNC_FAILED. ``deferrable`` waits in
+    the triggerer; ``stop_on_kill`` (default True) stops the job if this task is killed.
+    """
+
+    template_fields: Sequence[str] = ("job_id",)
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        ovh_conn_id: str = DEFAULT_CONN_ID,
+        region: str | None = None,
+        target_states: list[str] | None = None,
+        failure_states: list[str] | None = None,
+        check_interval: int = 30,
+        timeout: int = 3600,
+        deferrable: bool | None = None,
+        stop_on_kill: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            ovh_conn_id=ovh_conn_id,
+            region=region,
+            check_interval=check_interval,
+            deferrable=deferrable,
+            stop_on_kill=stop_on_kill,
+            **kwargs,
+        )
+        self.job_id = job_id
+        self.target_states = target_states
+        self.failure_states = failure_states
+        self.timeout = timeout
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = self.get_hook()
+        try:
+            return self._wait(
+                context,
+                hook,
+                str(self.job_id),
+                timeout=self.timeout,
+                target_states=self.target_states,
+                failure_states=self.failure_states,
+            )
+        finally:
+            hook.close()
+
+
+class OVHCloudAITrainingStopJobOperator(_TrainingOperator):
+    """Stop a running AI Training job."""
+
+    template_fields: Sequence[str] = ("job_id",)
+
+    def __init__(
+        self, *, job_id: str, ovh_conn_id: str = DEFAULT_CONN_ID, region: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
+        self.job_id = job_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = self.get_hook()
+        try:
+            return hook.stop_job(self.job_id)
+        finally:
+            hook.close()
+
+
+class OVHCloudAITrainingDeleteJobOperator(_TrainingOperator):
+    """Delete an AI Training job (stop it first: the service refuses to delete a running job)."""
+
+    template_fields: Sequence[str] = ("job_id",)
+
+    def __init__(
+        self, *, job_id: str, ovh_conn_id: str = DEFAULT_CONN_ID, region: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
+        self.job_id = job_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = self.get_hook()
+        try:
+            return hook.delete_job(self.job_id)
+        finally:
+            hook.close()
+
+
+class OVHCloudAITrainingGetLogsOperator(_TrainingOperator):
+    """Return an AI Training job's log text, and copy it into this task's log."""
+
+    template_fields: Sequence[str] = ("job_id",)
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        ovh_conn_id: str = DEFAULT_CONN_ID,
+        region: str | None = None,
+        tail: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
+        self.job_id = job_id
+        self.tail = tail
+
+    def execute(self, context: Context) -> str:
+        hook = self.get_hook()
+        try:
+            text = hook.get_job_logs(self.job_id, tail=self.tail)
+        finally:
+            hook.close()
+        self.log.info("Log of AI Training job %s:\n%s", self.job_id, text)
+        return text
