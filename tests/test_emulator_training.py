@@ -615,6 +615,9 @@ def test_unknown_job_and_method(http: requests.Session, emu: OVHCloudAIEmulator)
     wrong = http.post(f"{emu.training_url}/v1/job/abc/log", timeout=5)
     assert wrong.status_code == 405
     assert set(wrong.json()) == {"message"}
+    nowhere = http.get(f"{emu.training_url}/v1/job/abc/nowhere", timeout=5)
+    assert nowhere.status_code == 404
+    assert set(nowhere.json()) == {"message"}
 
 
 # ------------------------------------------------------------------------------------------ time mode

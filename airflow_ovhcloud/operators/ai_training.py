@@ -60,9 +60,8 @@ def run_labels(context: Context) -> dict[str, str]:
 
 
 class _TrainingOperator(BaseOperator):
-    """What every AI Training operator shares: the connection, the region and the job link."""
+    """What every AI Training operator shares: the connection and the region."""
 
-    operator_extra_links = (OVHCloudAITrainingJobLink(),)
     ui_color = "#dbe7ff"
 
     def __init__(self, *, ovh_conn_id: str = DEFAULT_CONN_ID, region: str | None = None, **kwargs: Any) -> None:
@@ -86,6 +85,7 @@ class _TrainingOperator(BaseOperator):
 class _WaitingOperator(_TrainingOperator):
     """Blocking or deferred waiting, and stopping the job when the waiting task is killed."""
 
+    operator_extra_links = (OVHCloudAITrainingJobLink(),)
     job_id: str | None
 
     def __init__(
@@ -350,6 +350,7 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
 class OVHCloudAITrainingGetJobOperator(_TrainingOperator):
     """Return an AI Training job (environment values redacted)."""
 
+    operator_extra_links = (OVHCloudAITrainingJobLink(),)
     template_fields: Sequence[str] = ("job_id",)
 
     def __init__(

@@ -51,6 +51,7 @@ class DagRunResult:
     state: str
     task_states: dict[tuple[str, int], str] = field(default_factory=dict)
     xcoms: dict[tuple[str, int, str], Any] = field(default_factory=dict)
+    rendered: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
 
     def value(self, task_id: str, map_index: int = -1, key: str = "return_value") -> Any:
         """The XCom a task pushed; ``KeyError`` names what exists when it is missing."""
@@ -70,6 +71,7 @@ class DagRunResult:
 
 def run_dag(dag: Any, **test_kwargs: Any) -> DagRunResult:
     """Run ``dag.test(**test_kwargs)`` and collect task states and XComs from the metadata DB."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -87,4 +89,12 @@ def run_dag(dag: Any, **test_kwargs: Any) -> DagRunResult:
         for row in rows:
             row = cast("Any", row)
             result.xcoms[(row.task_id, row.map_index, row.key)] = XComModel.deserialize_value(row)
+        rtifs = session.scalars(
+            select(RenderedTaskInstanceFields).where(
+                RenderedTaskInstanceFields.dag_id == dag.dag_id,
+                RenderedTaskInstanceFields.run_id == dag_run.run_id,
+            )
+        )
+        for rtif in rtifs:
+            result.rendered[(rtif.task_id, rtif.map_index)] = dict(rtif.rendered_fields or {})
     return result

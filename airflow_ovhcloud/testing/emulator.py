@@ -1374,7 +1374,8 @@ class OVHCloudAIEmulator:
         if drop:
             return None
         route, params = self._resolve(path)
-        style = route.style if route else "openai"
+        # Unknown paths under AI Training's /v1/job still answer in its error shape.
+        style = route.style if route else ("ovh" if path == "/v1/job" or path.startswith("/v1/job/") else "openai")
         if failure:
             return self._fault_reply(failure, style)
         if oversized:
