@@ -361,6 +361,17 @@ def test_429_retry_after_is_honoured(emulator: Any) -> None:
     assert len(emulator.requests_to("/embeddings")) == 2
 
 
+def test_retry_after_as_an_http_date_is_honoured(emulator: Any) -> None:
+    import time
+    from email.utils import formatdate
+
+    emulator.fail_next(1, status=503, retry_after=formatdate(time.time() + 2, usegmt=True), path="/models")
+    started = time.monotonic()
+    OVHCloudAIEndpointsHook().list_models()
+    assert time.monotonic() - started >= 0.9  # the date has a one-second resolution
+    assert len(emulator.requests_to("/models")) == 2
+
+
 def test_retries_exhausted_raise_a_retryable_error_with_the_service_message(emulator: Any) -> None:
     emulator.fail_next(10, status=503, message="Model is overloaded")
     with pytest.raises(OVHCloudAIRequestError) as info:

@@ -74,6 +74,7 @@ def test_lifecycle_dag_submits_waits_inspects_reads_logs_and_deletes(
     logs = result.value("logs")
     assert isinstance(logs, str) and len(logs.strip().splitlines()) == 2
     assert emulator.requests_to("/log")[0].query == {"tail": ["2"]}
+    assert f"Log of AI Training job {job_id}:" in capsys.readouterr().out
     assert emulator.requests_to(f"/v1/job/{job_id}", method="DELETE")
     assert result.value("submit", key="ovh_job_url").startswith("https://")
 
@@ -82,7 +83,7 @@ def test_lifecycle_dag_submits_waits_inspects_reads_logs_and_deletes(
         {str(k): v for k, v in result.rendered.items()}, default=str
     )
     out = capsys.readouterr()
-    assert ENV_SECRET not in kept + out.out + out.err
+    assert ENV_SECRET not in kept + out.out + out.err + logs
     assert "***" in json.dumps(result.rendered[("submit", -1)]["env_vars"])
 
 
@@ -200,3 +201,30 @@ def test_trigger_on_kill_stops_the_job(emulator: Any) -> None:
     assert emulator.requests_to("/kill") == []
     asyncio.run(OVHCloudAITrainingJobTrigger(job_id).on_kill())
     assert len(emulator.requests_to(f"/v1/job/{job_id}/kill")) == 1
+
+
+class _TaskInstance:
+    """The few task-instance attributes the submit operator reads outside a DAG run."""
+
+    def __init__(self, map_index: int = -1) -> None:
+        self.dag_id, self.task_id, self.run_id, self.map_index = "dag", "train", "manual__1", map_index
+        self.xcoms: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = value
+
+
+def test_labels_find_the_earlier_job_on_every_airflow_version(emulator: Any) -> None:
+    operator = OVHCloudAITrainingSubmitJobOperator(task_id="train", image="pytorch/pytorch:latest")
+    first = operator.execute({"ti": _TaskInstance()})  # type: ignore[arg-type]
+    again = operator.execute({"ti": _TaskInstance()})  # type: ignore[arg-type]
+    assert again["id"] == first["id"] and emulator.submitted_jobs == 1
+
+    other_index = operator.execute({"ti": _TaskInstance(map_index=2)})  # type: ignore[arg-type]
+    assert other_index["id"] != first["id"] and emulator.submitted_jobs == 2
+
+    emulator.finish_job(first["id"], "FAILED")
+    fresh = operator.execute({"ti": _TaskInstance()})  # type: ignore[arg-type]
+    assert fresh["id"] != first["id"] and emulator.submitted_jobs == 3
+    lookup = emulator.requests_to("/v1/job", method="GET")[0]
+    assert lookup.query["labelSelector"][0].startswith("airflow-run-key=")

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 from importlib.metadata import distribution
 
 from airflow_ovhcloud import __version__
@@ -48,7 +49,9 @@ def test_providers_manager_knows_the_connection_type_and_its_form() -> None:
     from airflow.providers_manager import ProvidersManager
 
     manager = ProvidersManager()
-    hook = manager.hooks["ovhcloud_ai_endpoints"]
+    with warnings.catch_warnings():  # 3.3 points hook lookups to the task runtime's manager
+        warnings.simplefilter("ignore")
+        hook = manager.hooks["ovhcloud_ai_endpoints"]
     assert hook is not None
     assert hook.hook_class_name == "airflow_ovhcloud.hooks.ai_endpoints.OVHCloudAIEndpointsHook"
     assert hook.connection_id_attribute_name == "ovh_conn_id"
@@ -57,6 +60,10 @@ def test_providers_manager_knows_the_connection_type_and_its_form() -> None:
     assert "login" in behaviour["hidden_fields"]
     assert "extra__ovhcloud_ai_endpoints__timeout" in manager.connection_form_widgets
     assert "extra__ovhcloud_ai_endpoints__max_retries" in manager.connection_form_widgets
+    training = manager.field_behaviours["ovhcloud_ai_training"]
+    assert training["relabeling"]["login"] == "Region"
+    assert "airflow_ovhcloud.links.ai_training.OVHCloudAITrainingJobLink" in manager.extra_links_class_names
+    assert any(t.trigger_class_name == "airflow_ovhcloud.triggers.ai_training" for t in manager.trigger)
 
 
 def test_dag_parsing_does_not_import_requests_or_the_emulator() -> None:
