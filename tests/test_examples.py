@@ -1,0 +1,34 @@
+"""Every example DAG imports cleanly and runs end to end against the emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_ovhcloud.testing.dagrun import run_dag
+
+EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").glob("*.py") if p.name != "__init__.py")
+
+
+def test_examples_load_in_a_dagbag_without_import_errors(airflow_db: Path) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(Path(__file__).parent.parent / "examples"))
+    assert bag.import_errors == {}
+    assert {"ovhcloud_classic_endpoints", "ovhcloud_classic_training"} <= set(bag.dag_ids)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_runs_against_the_emulator(path: Path, emulator: Any, load_dag: Any) -> None:
+    import ast
+
+    dag_ids = [
+        node.value.value
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.keyword) and node.arg == "dag_id" and isinstance(node.value, ast.Constant)
+    ]
+    for dag_id in dag_ids:
+        result = run_dag(load_dag(path.name, dag_id))
+        assert result.state == "success", result.task_states
