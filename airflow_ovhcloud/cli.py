@@ -16,9 +16,11 @@ def _emulator(args: argparse.Namespace) -> int:
     emulator.start()
     print(f"OVHcloud AI emulator listening on {emulator.url}", flush=True)
     print(f"  AI Endpoints base URL: {emulator.endpoints_url}")
+    print(f"  AI Training base URL:  {emulator.training_url}")
     print(f"  token:                 {emulator.token}")
     print("Point Airflow at it with:")
     print(f"  export AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT='{emulator.endpoints_connection_json()}'")
+    print(f"  export AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT='{emulator.training_connection_json()}'")
     print("Press Ctrl+C to stop.", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -372,6 +372,24 @@ def test_retry_after_as_an_http_date_is_honoured(emulator: Any) -> None:
     assert len(emulator.requests_to("/models")) == 2
 
 
+def test_each_wait_is_capped_whatever_retry_after_asks(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setattr("airflow_ovhcloud._http.MAX_WAIT_PER_RETRY", 0.2)
+    emulator.fail_next(1, status=429, retry_after=3600, path="/models")
+    started = time.monotonic()
+    OVHCloudAIEndpointsHook().list_models()
+    assert 0.15 <= time.monotonic() - started < 5
+
+
+def test_total_waiting_is_capped(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("airflow_ovhcloud._http.MAX_TOTAL_WAIT", 0.5)
+    emulator.fail_next(10, status=429, retry_after=1, path="/models")
+    with pytest.raises(OVHCloudAIRequestError, match="HTTP 429"):
+        OVHCloudAIEndpointsHook(max_retries=10).list_models()
+    assert len(emulator.requests_to("/models")) == 1  # a 1 s wait would already exceed the 0.5 s budget
+
+
 def test_retries_exhausted_raise_a_retryable_error_with_the_service_message(emulator: Any) -> None:
     emulator.fail_next(10, status=503, message="Model is overloaded")
     with pytest.raises(OVHCloudAIRequestError) as info:

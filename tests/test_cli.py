@@ -23,8 +23,9 @@ def test_emulator_command_serves_and_prints_how_to_connect() -> None:
         first = proc.stdout.readline()
         assert first.startswith("OVHcloud AI emulator listening on http://127.0.0.1:")
         url = first.rsplit(" ", 1)[1].strip()
-        lines = [proc.stdout.readline() for _ in range(4)]
+        lines = [proc.stdout.readline() for _ in range(6)]
         assert any("AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT=" in line for line in lines)
+        assert any("AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT=" in line for line in lines)
         models = requests.get(f"{url}/v1/models", headers={"Authorization": "Bearer cli-token"}, timeout=5)
         assert models.status_code == 200 and models.json()["data"]
         assert requests.get(f"{url}/v1/models", timeout=5).status_code == 401

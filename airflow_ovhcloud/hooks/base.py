@@ -122,6 +122,10 @@ class OVHCloudBaseHook(BaseHook):
             logger=self.log,
         )
 
+    def get_conn(self) -> Any:
+        """The hook's pooled ``requests.Session`` (authenticated, retrying), for calls we do not wrap."""
+        return self.http.session
+
     def close(self) -> None:
         """Release pooled connections; the hook rebuilds its session if used again."""
         if "http" in self.__dict__:
