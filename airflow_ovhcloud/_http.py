@@ -47,6 +47,8 @@ DEFAULT_BACKOFF_FACTOR = 1.0
 MAX_WAIT_PER_RETRY = 60.0
 #: All waits of one request together never exceed this many seconds.
 MAX_TOTAL_WAIT = 300.0
+#: Connections kept per host: the most requests one hook sends at once (embedding batches).
+POOL_SIZE = 32
 #: How much of a service's error body goes into an exception message.
 MAX_SERVICE_MESSAGE = 500
 
@@ -294,7 +296,8 @@ class OVHCloudHTTPClient:
                 logger=self.log,
             )
             session = requests.Session()
-            adapter = HTTPAdapter(max_retries=retry)
+            # Enough pooled connections for the embedding batches a hook may send concurrently.
+            adapter = HTTPAdapter(max_retries=retry, pool_maxsize=POOL_SIZE)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers.update(

@@ -8,7 +8,6 @@ turned down to warnings so the progress stays readable.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -55,20 +54,6 @@ def _live_connection(out: TextIO) -> bool:
     return False
 
 
-def _load_dag(path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(f"airflow_ovhcloud_demo_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    from airflow.sdk import DAG
-
-    for value in vars(module).values():
-        if isinstance(value, DAG) and value.dag_id == DEMO_DAG_ID:
-            return value
-    raise RuntimeError(f"{path} defines no DAG {DEMO_DAG_ID!r}")
-
-
 def _progress_callbacks(dag: Any, out: TextIO) -> None:
     """Print one line as each task finishes, instead of Airflow's log flood."""
 
@@ -95,7 +80,7 @@ def run_demo(*, live: bool = False, airflow_home: str | None = None, out: TextIO
         shutil.copyfile(path, dags / DEMO_DAG_FILE)
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 
-    from airflow_ovhcloud.testing.dagrun import prepare_airflow_home, run_dag
+    from airflow_ovhcloud.testing.dagrun import load_dag, prepare_airflow_home, run_dag
 
     print(f"airflow-ovhcloud demo: AIRFLOW_HOME={home}", file=out, flush=True)
     prepare_airflow_home(home, dags)
@@ -110,7 +95,7 @@ def run_demo(*, live: bool = False, airflow_home: str | None = None, out: TextIO
             emulator = stack.enter_context(OVHCloudAIEmulator())
             os.environ[ENDPOINTS_CONN_ENV] = emulator.endpoints_connection_json()
             print(f"Started the OVHcloud AI emulator at {emulator.url}.", file=out, flush=True)
-        dag = _load_dag(dags / DEMO_DAG_FILE)
+        dag = load_dag(dags / DEMO_DAG_FILE, DEMO_DAG_ID)
         _progress_callbacks(dag, out)
         print(f"Running DAG {dag.dag_id} ({len(dag.tasks)} tasks):", file=out, flush=True)
         result = run_dag(dag)

@@ -107,6 +107,11 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_ovhcloud.triggers.ai_training"],
             },
         ],
+        "task-decorators": [
+            {"name": "ovh_chat", "class-name": "airflow_ovhcloud.decorators.chat.ovh_chat_task"},
+            {"name": "ovh_embed", "class-name": "airflow_ovhcloud.decorators.embed.ovh_embed_task"},
+            {"name": "ovh_training", "class-name": "airflow_ovhcloud.decorators.training.ovh_training_task"},
+        ],
         "extra-links": ["airflow_ovhcloud.links.ai_training.OVHCloudAITrainingJobLink"],
     }
 

@@ -6,11 +6,9 @@ DAG-run tests copy their DAG files (tests/dags and examples/) into that home's d
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,23 +46,10 @@ def airflow_db() -> Path:
 
 @pytest.fixture
 def load_dag(airflow_db: Path) -> Any:
-    """Import a DAG file from the dags folder and return its DAG by id."""
+    """Parse a DAG file of the dags folder and return one of its DAGs by id."""
+    from airflow_ovhcloud.testing.dagrun import load_dag as load
 
-    def load(file_name: str, dag_id: str) -> Any:
-        from airflow.sdk import DAG
-
-        path = DAGS_FOLDER / file_name
-        spec = importlib.util.spec_from_file_location(f"test_dag_{path.stem}", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        for value in vars(module).values():
-            if isinstance(value, DAG) and value.dag_id == dag_id:
-                return value
-        raise LookupError(f"{file_name} has no DAG {dag_id}")
-
-    return load
+    return lambda file_name, dag_id: load(DAGS_FOLDER / file_name, dag_id)
 
 
 @pytest.fixture

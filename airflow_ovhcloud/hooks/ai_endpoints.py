@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from airflow_ovhcloud._http import base_url_from_connection, service_message_of
 from airflow_ovhcloud.exceptions import (
+    OVHCloudAIError,
     OVHCloudAIInvalidInputError,
     OVHCloudAIRequestError,
     OVHCloudAIStreamError,
@@ -232,6 +234,61 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
             )
         self._log_usage("Embedding", model, response.get("usage"), inputs=expected)
         return response
+
+    def create_embeddings(
+        self,
+        model: str,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        max_concurrency: int = 1,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Embed many texts in batches of ``batch_size`` requests, ``max_concurrency`` at a time.
+
+        Every input is checked before the first request. Each batch is one request with the HTTP
+        core's retries; if a batch still fails, the error names its input range. The answer has
+        the shape of one big embedding response: ``data`` in input order (global ``index``) and
+        the batches' usage summed.
+        """
+        _check_model(model)
+        items = list(texts)
+        if not items:
+            return {"object": "list", "data": [], "model": model, "usage": {"prompt_tokens": 0, "total_tokens": 0}}
+        _check_texts(items)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise OVHCloudAIInvalidInputError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= 32:
+            raise OVHCloudAIInvalidInputError(
+                f"max_concurrency must be an integer from 1 to 32, got {max_concurrency!r}."
+            )
+        starts = range(0, len(items), batch_size)
+
+        def embed(start: int) -> dict[str, Any]:
+            chunk = items[start : start + batch_size]
+            try:
+                return self.create_embedding(model, chunk, **kwargs)
+            except OVHCloudAIError as exc:
+                raise type(exc)(
+                    f"Embedding inputs {start} to {start + len(chunk) - 1} (of {len(items)}) failed: {exc}",
+                    http_status=exc.http_status,
+                    service_message=exc.service_message,
+                ) from exc
+
+        if max_concurrency == 1 or len(starts) == 1:
+            answers = [embed(start) for start in starts]
+        else:
+            with ThreadPoolExecutor(max_workers=min(max_concurrency, len(starts))) as pool:
+                answers = list(pool.map(embed, starts))
+        data: list[dict[str, Any]] = []
+        usage: dict[str, int] = {"prompt_tokens": 0, "total_tokens": 0}
+        for start, answer in zip(starts, answers, strict=True):
+            for item in answer["data"]:
+                data.append({**item, "index": start + int(item["index"])})
+            for key, value in (answer.get("usage") or {}).items():
+                if isinstance(value, int):
+                    usage[key] = usage.get(key, 0) + value
+        return {"object": "list", "data": data, "model": answers[0].get("model", model), "usage": usage}
 
     # ---------------------------------------------------------------- models
 

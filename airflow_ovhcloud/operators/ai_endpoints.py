@@ -35,6 +35,7 @@ class OVHCloudAIEndpointsChatCompletionsOperator(BaseOperator):
     :param response_format: an OpenAI ``response_format`` dict (``json_object`` / ``json_schema``).
     :param tools: OpenAI tool (function) definitions the model may call.
     :param tool_choice: ``"auto"``, ``"required"``, ``"none"`` or a specific function.
+    :param extra_body: other request fields sent as they are (``seed``, ``user``, ``stream_options``...).
 
     Token usage is also pushed to XCom under the key ``usage``.
     """
@@ -57,6 +58,7 @@ class OVHCloudAIEndpointsChatCompletionsOperator(BaseOperator):
         response_format: dict[str, Any] | None = None,
         tools: list[dict[str, Any]] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        extra_body: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -71,6 +73,7 @@ class OVHCloudAIEndpointsChatCompletionsOperator(BaseOperator):
         self.response_format = response_format
         self.tools = tools
         self.tool_choice = tool_choice
+        self.extra_body = extra_body
 
     def get_hook(self) -> OVHCloudAIEndpointsHook:
         from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
@@ -91,6 +94,7 @@ class OVHCloudAIEndpointsChatCompletionsOperator(BaseOperator):
                 response_format=self.response_format,
                 tools=self.tools,
                 tool_choice=self.tool_choice,
+                **(self.extra_body or {}),
             )
         finally:
             hook.close()
@@ -103,6 +107,9 @@ class OVHCloudAIEndpointsEmbeddingOperator(BaseOperator):
 
     :param model: embedding model name, e.g. ``BGE-M3`` (templated).
     :param input: a text or a list of texts (templated).
+    :param batch_size: split a list into requests of at most this many inputs (default ``None``:
+        one request, as documented by OVHcloud's provider).
+    :param max_concurrency: how many batch requests may be in flight at once.
 
     The response's ``data`` is sorted by ``index`` (input order). Token usage is also pushed to
     XCom under the key ``usage``.
@@ -118,12 +125,16 @@ class OVHCloudAIEndpointsEmbeddingOperator(BaseOperator):
         model: str,
         input: str | list[str],
         ovh_conn_id: str = DEFAULT_CONN_ID,
+        batch_size: int | None = None,
+        max_concurrency: int = 1,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.model = model
         self.input = input
         self.ovh_conn_id = ovh_conn_id
+        self.batch_size = batch_size
+        self.max_concurrency = max_concurrency
 
     def get_hook(self) -> OVHCloudAIEndpointsHook:
         from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
@@ -133,7 +144,12 @@ class OVHCloudAIEndpointsEmbeddingOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         hook = self.get_hook()
         try:
-            response = hook.create_embedding(model=self.model, input=self.input)
+            if self.batch_size and not isinstance(self.input, str):
+                response = hook.create_embeddings(
+                    self.model, self.input, batch_size=self.batch_size, max_concurrency=self.max_concurrency
+                )
+            else:
+                response = hook.create_embedding(model=self.model, input=self.input)
         finally:
             hook.close()
         push_usage(context, response.get("usage"))

@@ -69,6 +69,22 @@ class DagRunResult:
         return [s for (tid, _), s in sorted(self.task_states.items()) if tid == task_id]
 
 
+def load_dag(path: str | os.PathLike[str], dag_id: str) -> Any:
+    """Parse one DAG file the way the scheduler does (``@dag`` calls included) and return a DAG."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow < 3.2
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
+
+    bag = DagBag(dag_folder=str(path))
+    if bag.import_errors:
+        raise RuntimeError(f"{path} failed to import: {bag.import_errors}")
+    try:
+        return bag.dags[dag_id]
+    except KeyError:
+        raise LookupError(f"{path} has no DAG {dag_id!r}; it has {sorted(bag.dags)}") from None
+
+
 def run_dag(dag: Any, **test_kwargs: Any) -> DagRunResult:
     """Run ``dag.test(**test_kwargs)`` and collect task states and XComs from the metadata DB."""
     from airflow.models.renderedtifields import RenderedTaskInstanceFields

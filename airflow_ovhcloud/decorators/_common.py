@@ -1,0 +1,44 @@
+"""What the three decorators share: catching a misspelt decorator argument when the DAG is parsed."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from functools import cache
+from typing import Any
+
+_NAMED = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+#: Arguments the decorator machinery itself consumes.
+_DECORATOR_ARGS = frozenset({"multiple_outputs", "python_callable", "op_args", "op_kwargs", "task_id"})
+
+
+@cache
+def _accepted(operator_class: type) -> frozenset[str]:
+    names: set[str] = set(_DECORATOR_ARGS)
+    for klass in operator_class.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        try:
+            parameters = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        names.update(p.name for p in parameters if p.kind in _NAMED and p.name != "self")
+    return frozenset(names)
+
+
+def check_decorator_kwargs(name: str, operator_class: type, kwargs: dict[str, Any]) -> None:
+    """Raise at DAG parse time on an argument no layer accepts.
+
+    Airflow checks a plain call's arguments when it builds the operator, but a mapped task
+    (``.expand()``, ``.partial()``) is only built when it runs; this check covers both.
+    """
+    accepted = _accepted(operator_class)
+    unknown = sorted(set(kwargs) - accepted)
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, accepted, n=1)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise TypeError(f"@task.{name} got unexpected argument(s): {', '.join(hints)}.")

@@ -1,0 +1,120 @@
+"""``@task.ovh_embed``: the function returns texts, the task returns their vectors in input order.
+
+A thin subclass of :class:`OVHCloudAIEndpointsEmbeddingOperator` with batching switched on: the
+function's return value becomes the operator's ``input``; batching, concurrency, retries and
+errors are the hook's (``create_embeddings``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import (
+    DecoratedOperator,
+    TaskDecorator,
+    context_merge,
+    determine_kwargs,
+    task_decorator_factory,
+)
+
+from airflow_ovhcloud.decorators._common import check_decorator_kwargs
+from airflow_ovhcloud.operators.ai_endpoints import OVHCloudAIEndpointsEmbeddingOperator
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+#: Inputs per request unless told otherwise: small enough for every OVHcloud embedding model seen.
+DEFAULT_BATCH_SIZE = 64
+#: Requests in flight at once unless told otherwise: well under the 400 requests/minute rate limit.
+DEFAULT_MAX_CONCURRENCY = 4
+
+
+class _OVHEmbedDecoratedOperator(DecoratedOperator, OVHCloudAIEndpointsEmbeddingOperator):
+    """Runs the function, embeds what it returned, and returns the vectors (not the response)."""
+
+    template_fields: Sequence[str] = (
+        *DecoratedOperator.template_fields,
+        *OVHCloudAIEndpointsEmbeddingOperator.template_fields,
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        **DecoratedOperator.template_fields_renderers,
+        "input": "json",
+    }
+    custom_operator_name = "@task.ovh_embed"
+    overwrite_rtif_after_execution = True
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: Collection[Any] | None = None,
+        op_kwargs: Mapping[str, Any] | None = None,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(model, str) or not model:
+            raise TypeError(f"@task.ovh_embed needs model= (an embedding model name), got {model!r}")
+        for name, value in (("batch_size", batch_size), ("max_concurrency", max_concurrency)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise TypeError(f"{name} must be a positive integer, got {value!r}")
+        super().__init__(
+            python_callable=python_callable,
+            op_args=op_args,
+            op_kwargs=op_kwargs,
+            model=model,
+            input="set during execution",
+            batch_size=batch_size,
+            max_concurrency=max_concurrency,
+            **kwargs,
+        )
+
+    def execute(self, context: Context) -> Any:
+        context_merge(context, self.op_kwargs)
+        returned = self.python_callable(*self.op_args, **determine_kwargs(self.python_callable, self.op_args, context))
+        single = isinstance(returned, str)
+        if not single and (isinstance(returned, (bytes, dict)) or not isinstance(returned, (Sequence, Collection))):
+            from airflow_ovhcloud.exceptions import OVHCloudAIInvalidInputError
+
+            raise OVHCloudAIInvalidInputError(
+                f"@task.ovh_embed task '{self.task_id}': return a string or a list of strings to embed; the "
+                f"function returned {type(returned).__name__} {str(returned)[:100]!r}."
+            )
+        texts = [returned] if single else list(returned)
+        if not texts:
+            self.input = []
+            return []
+        self.input = texts
+        response = super().execute(context)
+        vectors = [item["embedding"] for item in response["data"]]
+        return vectors[0] if single else vectors
+
+
+def ovh_embed_task(
+    python_callable: Callable[..., Any] | None = None,
+    *,
+    model: str,
+    ovh_conn_id: str = "ovh_ai_endpoints_default",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    **kwargs: Any,
+) -> TaskDecorator:
+    """``@task.ovh_embed``: the function returns a text or texts; the task returns vector(s).
+
+    A string gives one vector (``list[float]``); a list, tuple or the lazy sequence of a mapped
+    upstream's results gives a list of vectors in input order. Inputs are sent ``batch_size`` per
+    request, ``max_concurrency`` requests at a time; usage is summed into XCom key ``usage``.
+    """
+    check_decorator_kwargs("ovh_embed", _OVHEmbedDecoratedOperator, kwargs)
+    kwargs.setdefault("multiple_outputs", False)
+    return task_decorator_factory(
+        python_callable=python_callable,
+        decorated_operator_class=_OVHEmbedDecoratedOperator,
+        model=model,
+        ovh_conn_id=ovh_conn_id,
+        batch_size=batch_size,
+        max_concurrency=max_concurrency,
+        **kwargs,
+    )

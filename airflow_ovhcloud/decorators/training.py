@@ -1,0 +1,142 @@
+"""``@task.ovh_training``: the function returns job-spec fields, the task returns the finished job.
+
+A thin subclass of :class:`OVHCloudAITrainingSubmitJobOperator`: the returned fields override the
+decorator's defaults, then the submit operator does the rest: waiting (in the worker or the
+triggerer), reattach on retry, stop on kill, redaction of environment values. Each mapped task
+instance owns exactly one job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import (
+    DecoratedOperator,
+    TaskDecorator,
+    context_merge,
+    determine_kwargs,
+    task_decorator_factory,
+)
+
+from airflow_ovhcloud.decorators._common import check_decorator_kwargs
+from airflow_ovhcloud.operators.ai_training import OVHCloudAITrainingSubmitJobOperator
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+#: The job-spec fields a function may return (the submit operator's parameter names).
+SPEC_FIELDS = (
+    "image",
+    "name",
+    "command",
+    "env_vars",
+    "gpu",
+    "gpu_model",
+    "cpu",
+    "flavor",
+    "volumes",
+    "labels",
+    "ssh_public_keys",
+    "default_http_port",
+    "job_timeout",
+    "unsecure_http",
+)
+_NO_IMAGE = ""
+
+
+class _OVHTrainingDecoratedOperator(DecoratedOperator, OVHCloudAITrainingSubmitJobOperator):
+    """Runs the function, merges its spec over the decorator's defaults, and submits (and waits)."""
+
+    template_fields: Sequence[str] = (
+        *DecoratedOperator.template_fields,
+        *OVHCloudAITrainingSubmitJobOperator.template_fields,
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        **DecoratedOperator.template_fields_renderers,
+        **OVHCloudAITrainingSubmitJobOperator.template_fields_renderers,
+    }
+    custom_operator_name = "@task.ovh_training"
+    overwrite_rtif_after_execution = True
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: Collection[Any] | None = None,
+        op_kwargs: Mapping[str, Any] | None = None,
+        image: str = _NO_IMAGE,
+        wait_for_completion: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            python_callable=python_callable,
+            op_args=op_args,
+            op_kwargs=op_kwargs,
+            image=image,
+            wait_for_completion=wait_for_completion,
+            **kwargs,
+        )
+
+    def execute(self, context: Context) -> Any:
+        from airflow_ovhcloud.exceptions import OVHCloudAIInvalidInputError
+
+        context_merge(context, self.op_kwargs)
+        returned = self.python_callable(*self.op_args, **determine_kwargs(self.python_callable, self.op_args, context))
+        if returned is None:
+            returned = {}
+        if not isinstance(returned, Mapping):
+            raise OVHCloudAIInvalidInputError(
+                f"@task.ovh_training task '{self.task_id}': return a dict of job-spec fields, e.g. "
+                f"{{'image': ..., 'command': [...]}}; the function returned {type(returned).__name__} "
+                f"{str(returned)[:100]!r}."
+            )
+        unknown = sorted(set(returned) - set(SPEC_FIELDS))
+        if unknown:
+            raise OVHCloudAIInvalidInputError(
+                f"@task.ovh_training task '{self.task_id}': unknown job-spec keys {unknown}; valid keys are "
+                f"{list(SPEC_FIELDS)}."
+            )
+        for key, value in returned.items():
+            setattr(self, key, value)
+        if not isinstance(self.image, str) or not self.image.strip():
+            raise OVHCloudAIInvalidInputError(
+                f"@task.ovh_training task '{self.task_id}': no image: set image= on the decorator or return "
+                "it, e.g. {'image': 'pytorch/pytorch:latest'}."
+            )
+        return super().execute(context)
+
+
+def ovh_training_task(
+    python_callable: Callable[..., Any] | None = None,
+    *,
+    ovh_conn_id: str = "ovh_ai_training_default",
+    region: str | None = None,
+    wait_for_completion: bool = True,
+    deferrable: bool | None = None,
+    check_interval: int = 30,
+    wait_timeout: int = 3600,
+    stop_on_kill: bool = True,
+    **kwargs: Any,
+) -> TaskDecorator:
+    """``@task.ovh_training``: the function returns job-spec fields; the task returns the job.
+
+    Any job-spec field (``image``, ``flavor``, ``gpu``, ``env_vars``, ``volumes``, ``labels``...)
+    may be given here as a default; the function's returned dict overrides them. By default the
+    task waits for the job (``wait_for_completion=True``) and returns it in its final state, with
+    environment values redacted.
+    """
+    check_decorator_kwargs("ovh_training", _OVHTrainingDecoratedOperator, kwargs)
+    kwargs.setdefault("multiple_outputs", False)
+    return task_decorator_factory(
+        python_callable=python_callable,
+        decorated_operator_class=_OVHTrainingDecoratedOperator,
+        ovh_conn_id=ovh_conn_id,
+        region=region,
+        wait_for_completion=wait_for_completion,
+        deferrable=deferrable,
+        check_interval=check_interval,
+        wait_timeout=wait_timeout,
+        stop_on_kill=stop_on_kill,
+        **kwargs,
+    )
