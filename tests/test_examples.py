@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_ovhcloud.testing.dagrun import run_dag
+from airflow_ovhcloud.testing.dagrun import fast_polling, run_dag
 
 EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").glob("*.py") if p.name != "__init__.py")
 
@@ -17,7 +17,14 @@ def test_examples_load_in_a_dagbag_without_import_errors(airflow_db: Path) -> No
 
     bag = DagBag(dag_folder=str(Path(__file__).parent.parent / "examples"))
     assert bag.import_errors == {}
-    assert {"ovhcloud_classic_endpoints", "ovhcloud_classic_training"} <= set(bag.dag_ids)
+    assert set(bag.dag_ids) == {
+        "ovhcloud_classic_endpoints",
+        "ovhcloud_classic_training",
+        "ovhcloud_chat_decorator",
+        "ovhcloud_embed_decorator",
+        "ovhcloud_training_decorator",
+        "ovhcloud_flagship",
+    }
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -30,5 +37,5 @@ def test_example_runs_against_the_emulator(path: Path, emulator: Any, load_dag: 
         if isinstance(node, ast.keyword) and node.arg == "dag_id" and isinstance(node.value, ast.Constant)
     ]
     for dag_id in dag_ids:
-        result = run_dag(load_dag(path.name, dag_id))
+        result = run_dag(fast_polling(load_dag(path.name, dag_id)))
         assert result.state == "success", result.task_states

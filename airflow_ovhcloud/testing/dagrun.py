@@ -85,6 +85,21 @@ def load_dag(path: str | os.PathLike[str], dag_id: str) -> Any:
         raise LookupError(f"{path} has no DAG {dag_id!r}; it has {sorted(bag.dags)}") from None
 
 
+def fast_polling(dag: Any, seconds: float = 0) -> Any:
+    """Make every AI Training wait in ``dag`` poll every ``seconds``: for runs against the emulator.
+
+    Real jobs take minutes, so DAGs poll every 30 s; emulator jobs move one state per poll, so a
+    test or demo run would otherwise spend minutes sleeping. Mapped tasks are covered too.
+    """
+    for task in dag.tasks:
+        partial_kwargs = getattr(task, "partial_kwargs", None)
+        if isinstance(partial_kwargs, dict) and "check_interval" in partial_kwargs:
+            partial_kwargs["check_interval"] = seconds
+        elif hasattr(task, "check_interval"):
+            task.check_interval = seconds
+    return dag
+
+
 def run_dag(dag: Any, **test_kwargs: Any) -> DagRunResult:
     """Run ``dag.test(**test_kwargs)`` and collect task states and XComs from the metadata DB."""
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
