@@ -7,6 +7,8 @@ import inspect
 from functools import cache
 from typing import Any
 
+from airflow.providers.common.compat.sdk import context_merge, determine_kwargs
+
 _NAMED = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 #: Arguments the decorator machinery itself consumes.
 _DECORATOR_ARGS = frozenset({"multiple_outputs", "python_callable", "op_args", "op_kwargs", "task_id"})
@@ -25,6 +27,13 @@ def _accepted(operator_class: type) -> frozenset[str]:
             continue
         names.update(p.name for p in parameters if p.kind in _NAMED and p.name != "self")
     return frozenset(names)
+
+
+def call_function(operator: Any, context: Any) -> Any:
+    """Run the decorated function the way ``@task`` does (context and mapped arguments merged in)."""
+    context_merge(context, operator.op_kwargs)
+    kwargs = determine_kwargs(operator.python_callable, operator.op_args, context)
+    return operator.python_callable(*operator.op_args, **kwargs)
 
 
 def check_decorator_kwargs(name: str, operator_class: type, kwargs: dict[str, Any]) -> None:

@@ -15,12 +15,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import (
     DecoratedOperator,
     TaskDecorator,
-    context_merge,
-    determine_kwargs,
     task_decorator_factory,
 )
 
-from airflow_ovhcloud.decorators._common import check_decorator_kwargs
+from airflow_ovhcloud.decorators._common import call_function, check_decorator_kwargs
 from airflow_ovhcloud.operators.ai_endpoints import OVHCloudAIEndpointsChatCompletionsOperator
 
 if TYPE_CHECKING:
@@ -105,8 +103,7 @@ class _OVHChatDecoratedOperator(DecoratedOperator, OVHCloudAIEndpointsChatComple
         self.response_model: Any = response_format if _is_model_class(response_format) else None
 
     def execute(self, context: Context) -> Any:
-        context_merge(context, self.op_kwargs)
-        returned = self.python_callable(*self.op_args, **determine_kwargs(self.python_callable, self.op_args, context))
+        returned = call_function(self, context)
         self._use(returned)
         response = super().execute(context)
         return self._answer(response)

@@ -13,12 +13,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import (
     DecoratedOperator,
     TaskDecorator,
-    context_merge,
-    determine_kwargs,
     task_decorator_factory,
 )
 
-from airflow_ovhcloud.decorators._common import check_decorator_kwargs
+from airflow_ovhcloud.decorators._common import call_function, check_decorator_kwargs
 from airflow_ovhcloud.operators.ai_endpoints import OVHCloudAIEndpointsEmbeddingOperator
 
 if TYPE_CHECKING:
@@ -72,8 +70,7 @@ class _OVHEmbedDecoratedOperator(DecoratedOperator, OVHCloudAIEndpointsEmbedding
         )
 
     def execute(self, context: Context) -> Any:
-        context_merge(context, self.op_kwargs)
-        returned = self.python_callable(*self.op_args, **determine_kwargs(self.python_callable, self.op_args, context))
+        returned = call_function(self, context)
         single = isinstance(returned, str)
         if not single and (isinstance(returned, (bytes, dict)) or not isinstance(returned, (Sequence, Collection))):
             from airflow_ovhcloud.exceptions import OVHCloudAIInvalidInputError

@@ -14,12 +14,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import (
     DecoratedOperator,
     TaskDecorator,
-    context_merge,
-    determine_kwargs,
     task_decorator_factory,
 )
 
-from airflow_ovhcloud.decorators._common import check_decorator_kwargs
+from airflow_ovhcloud.decorators._common import call_function, check_decorator_kwargs
 from airflow_ovhcloud.operators.ai_training import OVHCloudAITrainingSubmitJobOperator
 
 if TYPE_CHECKING:
@@ -81,8 +79,7 @@ class _OVHTrainingDecoratedOperator(DecoratedOperator, OVHCloudAITrainingSubmitJ
     def execute(self, context: Context) -> Any:
         from airflow_ovhcloud.exceptions import OVHCloudAIInvalidInputError
 
-        context_merge(context, self.op_kwargs)
-        returned = self.python_callable(*self.op_args, **determine_kwargs(self.python_callable, self.op_args, context))
+        returned = call_function(self, context)
         if returned is None:
             returned = {}
         if not isinstance(returned, Mapping):

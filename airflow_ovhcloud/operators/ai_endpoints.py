@@ -7,6 +7,7 @@ imported only when a task executes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
@@ -25,7 +26,19 @@ def push_usage(context: Context, usage: Any) -> None:
         context["ti"].xcom_push(key="usage", value=usage)
 
 
-class OVHCloudAIEndpointsChatCompletionsOperator(BaseOperator):
+class _EndpointsOperator(BaseOperator):
+    """Builds the hook when the task runs, so parsing the DAG never imports ``requests``."""
+
+    ovh_conn_id: str
+    ui_color = "#e8f0fe"
+
+    def get_hook(self) -> OVHCloudAIEndpointsHook:
+        from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
+
+        return OVHCloudAIEndpointsHook(ovh_conn_id=self.ovh_conn_id)
+
+
+class OVHCloudAIEndpointsChatCompletionsOperator(_EndpointsOperator):
     """Create a chat completion and return the full OpenAI-format response dict.
 
     :param model: model name, e.g. ``Meta-Llama-3_3-70B-Instruct`` (templated).
@@ -42,7 +55,6 @@ class OVHCloudAIEndpointsChatCompletionsOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("model", "messages")
     template_fields_renderers = {"messages": "json"}
-    ui_color = "#e8f0fe"
 
     def __init__(
         self,
@@ -75,14 +87,8 @@ class OVHCloudAIEndpointsChatCompletionsOperator(BaseOperator):
         self.tool_choice = tool_choice
         self.extra_body = extra_body
 
-    def get_hook(self) -> OVHCloudAIEndpointsHook:
-        from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
-
-        return OVHCloudAIEndpointsHook(ovh_conn_id=self.ovh_conn_id)
-
     def execute(self, context: Context) -> dict[str, Any]:
-        hook = self.get_hook()
-        try:
+        with closing(self.get_hook()) as hook:
             response = hook.chat_completion(
                 model=self.model,
                 messages=self.messages,
@@ -96,13 +102,11 @@ class OVHCloudAIEndpointsChatCompletionsOperator(BaseOperator):
                 tool_choice=self.tool_choice,
                 **(self.extra_body or {}),
             )
-        finally:
-            hook.close()
         push_usage(context, response.get("usage"))
         return response
 
 
-class OVHCloudAIEndpointsEmbeddingOperator(BaseOperator):
+class OVHCloudAIEndpointsEmbeddingOperator(_EndpointsOperator):
     """Embed a text or a list of texts and return the full OpenAI-format response dict.
 
     :param model: embedding model name, e.g. ``BGE-M3`` (templated).
@@ -117,7 +121,6 @@ class OVHCloudAIEndpointsEmbeddingOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("model", "input")
     template_fields_renderers = {"input": "json"}
-    ui_color = "#e8f0fe"
 
     def __init__(
         self,
@@ -136,21 +139,13 @@ class OVHCloudAIEndpointsEmbeddingOperator(BaseOperator):
         self.batch_size = batch_size
         self.max_concurrency = max_concurrency
 
-    def get_hook(self) -> OVHCloudAIEndpointsHook:
-        from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
-
-        return OVHCloudAIEndpointsHook(ovh_conn_id=self.ovh_conn_id)
-
     def execute(self, context: Context) -> dict[str, Any]:
-        hook = self.get_hook()
-        try:
+        with closing(self.get_hook()) as hook:
             if self.batch_size and not isinstance(self.input, str):
                 response = hook.create_embeddings(
                     self.model, self.input, batch_size=self.batch_size, max_concurrency=self.max_concurrency
                 )
             else:
                 response = hook.create_embedding(model=self.model, input=self.input)
-        finally:
-            hook.close()
         push_usage(context, response.get("usage"))
         return response

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin, conf
@@ -80,6 +81,18 @@ class _TrainingOperator(BaseOperator):
 
         context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=job_url(job))
         return redact_job(job)
+
+
+class _JobOperator(_TrainingOperator):
+    """An operator that acts on one existing job, named by its (templated) ``job_id``."""
+
+    template_fields: Sequence[str] = ("job_id",)
+
+    def __init__(
+        self, *, job_id: str, ovh_conn_id: str = DEFAULT_CONN_ID, region: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
+        self.job_id = job_id
 
 
 class _WaitingOperator(_TrainingOperator):
@@ -164,12 +177,9 @@ class _WaitingOperator(_TrainingOperator):
         job_id = getattr(self, "job_id", None)
         if not self.stop_on_kill or not job_id:
             return
-        hook = self.get_hook()
-        try:
+        with closing(self.get_hook()) as hook:
             hook.stop_job(job_id)
             self.log.info("Stopped AI Training job %s because the task was killed.", job_id)
-        finally:
-            hook.close()
 
 
 class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
@@ -264,11 +274,8 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         self._mask_env()
         if not self.wait_for_completion:
-            hook = self.get_hook()
-            try:
+            with closing(self.get_hook()) as hook:
                 return self._share(context, self._submit_or_reattach(hook, context))
-            finally:
-                hook.close()
         return self.execute_resumable(context)
 
     def _submit_or_reattach(self, hook: OVHCloudAITrainingHook, context: Context) -> dict[str, Any]:
@@ -308,20 +315,14 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
     # ResumableJobMixin protocol (Airflow 3.3+ keeps the id in the task state store) -------------
 
     def submit_job(self, context: Context) -> str:
-        hook = self.get_hook()
-        try:
+        with closing(self.get_hook()) as hook:
             job = self._submit_or_reattach(hook, context)
-        finally:
-            hook.close()
         context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=job_url(job))
         return str(job["id"])
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
-        hook = self.get_hook()
-        try:
+        with closing(self.get_hook()) as hook:
             return hook.get_job_status(str(external_id))
-        finally:
-            hook.close()
 
     def is_job_active(self, status: str) -> bool:
         from airflow_ovhcloud.hooks.ai_training import TERMINAL_STATES
@@ -333,38 +334,22 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
 
     # The mixin returns this value as the task's result when it reconnects to a running job.
     def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any]:  # type: ignore[override]
-        hook = self.get_hook()
-        try:
+        with closing(self.get_hook()) as hook:
             return self._wait(context, hook, str(external_id), timeout=self.wait_timeout)
-        finally:
-            hook.close()
 
     def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
-        hook = self.get_hook()
-        try:
+        with closing(self.get_hook()) as hook:
             return self._share(context, hook.get_job(str(external_id)))
-        finally:
-            hook.close()
 
 
-class OVHCloudAITrainingGetJobOperator(_TrainingOperator):
+class OVHCloudAITrainingGetJobOperator(_JobOperator):
     """Return an AI Training job (environment values redacted)."""
 
     operator_extra_links = (OVHCloudAITrainingJobLink(),)
-    template_fields: Sequence[str] = ("job_id",)
-
-    def __init__(
-        self, *, job_id: str, ovh_conn_id: str = DEFAULT_CONN_ID, region: str | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
-        self.job_id = job_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        hook = self.get_hook()
-        try:
+        with closing(self.get_hook()) as hook:
             return self._share(context, hook.get_job(self.job_id))
-        finally:
-            hook.close()
 
 
 class OVHCloudAITrainingWaitForJobOperator(_WaitingOperator):
@@ -404,8 +389,7 @@ class OVHCloudAITrainingWaitForJobOperator(_WaitingOperator):
         self.timeout = timeout
 
     def execute(self, context: Context) -> dict[str, Any]:
-        hook = self.get_hook()
-        try:
+        with closing(self.get_hook()) as hook:
             return self._wait(
                 context,
                 hook,
@@ -414,52 +398,26 @@ class OVHCloudAITrainingWaitForJobOperator(_WaitingOperator):
                 target_states=self.target_states,
                 failure_states=self.failure_states,
             )
-        finally:
-            hook.close()
 
 
-class OVHCloudAITrainingStopJobOperator(_TrainingOperator):
+class OVHCloudAITrainingStopJobOperator(_JobOperator):
     """Stop a running AI Training job."""
 
-    template_fields: Sequence[str] = ("job_id",)
-
-    def __init__(
-        self, *, job_id: str, ovh_conn_id: str = DEFAULT_CONN_ID, region: str | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
-        self.job_id = job_id
-
     def execute(self, context: Context) -> dict[str, Any]:
-        hook = self.get_hook()
-        try:
+        with closing(self.get_hook()) as hook:
             return hook.stop_job(self.job_id)
-        finally:
-            hook.close()
 
 
-class OVHCloudAITrainingDeleteJobOperator(_TrainingOperator):
+class OVHCloudAITrainingDeleteJobOperator(_JobOperator):
     """Delete an AI Training job (stop it first: the service refuses to delete a running job)."""
 
-    template_fields: Sequence[str] = ("job_id",)
-
-    def __init__(
-        self, *, job_id: str, ovh_conn_id: str = DEFAULT_CONN_ID, region: str | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
-        self.job_id = job_id
-
     def execute(self, context: Context) -> dict[str, Any]:
-        hook = self.get_hook()
-        try:
+        with closing(self.get_hook()) as hook:
             return hook.delete_job(self.job_id)
-        finally:
-            hook.close()
 
 
-class OVHCloudAITrainingGetLogsOperator(_TrainingOperator):
+class OVHCloudAITrainingGetLogsOperator(_JobOperator):
     """Return an AI Training job's log text, and copy it into this task's log."""
-
-    template_fields: Sequence[str] = ("job_id",)
 
     def __init__(
         self,
@@ -470,15 +428,11 @@ class OVHCloudAITrainingGetLogsOperator(_TrainingOperator):
         tail: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
-        self.job_id = job_id
+        super().__init__(job_id=job_id, ovh_conn_id=ovh_conn_id, region=region, **kwargs)
         self.tail = tail
 
     def execute(self, context: Context) -> str:
-        hook = self.get_hook()
-        try:
+        with closing(self.get_hook()) as hook:
             text = hook.get_job_logs(self.job_id, tail=self.tail)
-        finally:
-            hook.close()
         self.log.info("Log of AI Training job %s:\n%s", self.job_id, text)
         return text
