@@ -23,4 +23,4 @@ def test_readme_first_screen_has_the_two_commands_ci_runs() -> None:
     assert "airflow-ovhcloud demo" in first_screen
     assert "pip install -e '.[test]' && pytest" in first_screen
     ci = REPO.joinpath(".ci", "run").read_text().splitlines()
-    assert ci[-1] == "pytest", "CI must end with the README's test command"
+    assert "pytest" in ci, "CI must run the README's test command as it is"

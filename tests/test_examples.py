@@ -7,15 +7,13 @@ from typing import Any
 
 import pytest
 
-from airflow_ovhcloud.testing.dagrun import fast_polling, run_dag
+from airflow_ovhcloud.testing.dagrun import fast_polling, parse_dags, run_dag
 
 EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").glob("*.py") if p.name != "__init__.py")
 
 
 def test_examples_load_in_a_dagbag_without_import_errors(airflow_db: Path) -> None:
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(Path(__file__).parent.parent / "examples"))
+    bag = parse_dags(Path(__file__).parent.parent / "examples")
     assert bag.import_errors == {}
     assert set(bag.dag_ids) == {
         "ovhcloud_classic_endpoints",

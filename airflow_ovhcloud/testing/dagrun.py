@@ -69,14 +69,19 @@ class DagRunResult:
         return [s for (tid, _), s in sorted(self.task_states.items()) if tid == task_id]
 
 
-def load_dag(path: str | os.PathLike[str], dag_id: str) -> Any:
-    """Parse one DAG file the way the scheduler does (``@dag`` calls included) and return a DAG."""
+def parse_dags(path: str | os.PathLike[str]) -> Any:
+    """A ``DagBag`` of a file or folder, parsed as the scheduler does (``@dag`` calls included)."""
     try:
         from airflow.dag_processing.dagbag import DagBag
     except ImportError:  # Airflow < 3.2
         from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
 
-    bag = DagBag(dag_folder=str(path))
+    return DagBag(dag_folder=str(path))
+
+
+def load_dag(path: str | os.PathLike[str], dag_id: str) -> Any:
+    """Parse one DAG file and return one of its DAGs; import errors are raised, not hidden."""
+    bag = parse_dags(path)
     if bag.import_errors:
         raise RuntimeError(f"{path} failed to import: {bag.import_errors}")
     try:
