@@ -31,6 +31,17 @@ for name in list(os.environ):
 
 #: A recognisable token: tests assert it never shows up in logs, errors or XComs.
 SECRET_TOKEN = "sk-ovh-SECRET-4242-do-not-leak"
+#: Job environment values the test DAGs use; the closing secret scan looks for them too.
+ENV_SECRETS = ("hf_SECRET-env-value-777", "train-secret-123")
+#: Whatever each test printed and did not read itself (task logs, tracebacks): for the secret scan.
+LEFTOVER_OUTPUT: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _keep_output_for_the_secret_scan(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
+    yield
+    captured = capsys.readouterr()
+    LEFTOVER_OUTPUT.append(captured.out + captured.err)
 
 
 @pytest.fixture(scope="session")

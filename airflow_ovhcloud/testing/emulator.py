@@ -83,6 +83,15 @@ _TOOL_ARGUMENT_FRAGMENT = 8
 # --------------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Chaos:
+    rate: float
+    kinds: tuple[int | str, ...]
+    retry_after: str | int | None
+    path: str | None
+    rng: random.Random
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """One request as the emulator saw it; the credential is never kept, so journals are safe to print."""
@@ -1043,6 +1052,7 @@ class OVHCloudAIEmulator:
         self._scripted: deque[_Scripted] = deque()
         self._failures: list[_Fault] = []
         self._drops: list[_Fault] = []
+        self._chaos: _Chaos | None = None
         self._stream_faults: deque[_StreamFault] = deque()
         self._models: dict[str, _Model] = self._builtin_models()
 
@@ -1193,6 +1203,7 @@ class OVHCloudAIEmulator:
             self._scripted.clear()
             self._failures.clear()
             self._drops.clear()
+            self._chaos = None
             self._stream_faults.clear()
             self._models = self._builtin_models()
             self.latency, self.embedding_input_limit, self.require_auth = self._defaults
@@ -1290,6 +1301,40 @@ class OVHCloudAIEmulator:
         with self._lock:
             self._stream_faults.append(_StreamFault("error", after_chunks, message, code))
 
+    def random_faults(
+        self,
+        rate: float,
+        *,
+        statuses: tuple[int, ...] = (429, 503),
+        drop: bool = True,
+        retry_after: str | int | None = 0,
+        path: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        """From now on, fail a random ``rate`` of the (matching) requests; ``rate=0`` stops it.
+
+        Each faulty request gets one of ``statuses`` (429s carry ``Retry-After``) or, with
+        ``drop``, a closed connection, chosen by a seeded generator so a soak test is repeatable.
+        Explicit ``fail_next``/``drop_next`` faults take precedence.
+        """
+        if not 0 <= rate <= 1:
+            raise ValueError(f"rate must be between 0 and 1, got {rate}")
+        kinds: tuple[int | str, ...] = (*statuses, *(("drop",) if drop else ()))
+        if rate and not kinds:
+            raise ValueError("random_faults needs at least one status or drop=True")
+        with self._lock:
+            self._chaos = _Chaos(rate, kinds, retry_after, path, random.Random(seed)) if rate else None
+
+    def _random_fault(self, path: str) -> _Fault | str | None:
+        chaos = self._chaos
+        if chaos is None or not _path_matches(path, chaos.path) or chaos.rng.random() >= chaos.rate:
+            return None
+        kind = chaos.rng.choice(chaos.kinds)
+        if kind == "drop":
+            return "drop"
+        status = int(kind)
+        return _Fault(1, None, status, chaos.retry_after if status in (429, 503) else None)
+
     @staticmethod
     def _take(faults: list[_Fault], path: str) -> _Fault | None:
         for fault in faults:
@@ -1363,8 +1408,14 @@ class OVHCloudAIEmulator:
         auth = self._auth_state(headers.get("Authorization"))
 
         with self._lock:
-            drop = self._take(self._drops, path)
+            drop: Any = self._take(self._drops, path)
             failure = None if drop else self._take(self._failures, path)
+            if not drop and failure is None:
+                chance = self._random_fault(path)
+                if chance == "drop":
+                    drop = chance
+                elif isinstance(chance, _Fault):
+                    failure = chance
             fault = "drop" if drop else (f"status:{failure.status}" if failure else None)
             record = RecordedRequest(method, path, query, kept_headers, parsed, auth, fault)
             self._journal.append(record)
