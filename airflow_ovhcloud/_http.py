@@ -71,6 +71,7 @@ class _LoggingRetry(Retry):
         logger: Any = None,
         waited: float = 0.0,
         next_wait: float = 0.0,
+        unsafe_posts: frozenset[str] = frozenset(),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -78,12 +79,14 @@ class _LoggingRetry(Retry):
         self.logger = logger or logging.getLogger(__name__)
         self.waited = waited
         self.next_wait = next_wait
+        self.unsafe_posts = unsafe_posts
 
     def new(self, **kw: Any) -> _LoggingRetry:
         kw.setdefault("label", self.label)
         kw.setdefault("logger", self.logger)
         kw.setdefault("waited", self.waited)
         kw.setdefault("next_wait", 0.0)
+        kw.setdefault("unsafe_posts", self.unsafe_posts)
         return super().new(**kw)
 
     def get_backoff_time(self) -> float:
@@ -102,6 +105,13 @@ class _LoggingRetry(Retry):
         _pool: ConnectionPool | None = None,
         _stacktrace: Any = None,
     ) -> _LoggingRetry:
+        if method == "POST" and _path_of(url) in self.unsafe_posts:
+            # A POST that creates something (a training job) may have been carried out before the
+            # answer was lost: resending it could create a second one. Only answers that say the
+            # request was refused (429, 503) are safe to retry; the operator's reattach covers the rest.
+            refused = response is not None and response.status in self.RETRY_AFTER_STATUS_CODES
+            if not refused:
+                raise MaxRetryError(_pool, url or "", error or ResponseError(f"HTTP {response and response.status}"))  # type: ignore[arg-type]
         new: _LoggingRetry = super().increment(method, url, response, error, _pool, _stacktrace)
         retry_after = new.get_retry_after(response) if response is not None else None
         if retry_after is not None:
@@ -241,6 +251,7 @@ class OVHCloudHTTPClient:
 
     :param service: the service's display name, e.g. ``"AI Endpoints"``; it starts every error.
     :param token_hint: what to check when the service answers 401/403.
+    :param unsafe_posts: paths whose POST creates something; they are retried only when refused.
     """
 
     def __init__(
@@ -255,6 +266,7 @@ class OVHCloudHTTPClient:
         backoff_factor: float = DEFAULT_BACKOFF_FACTOR,
         token_hint: str | None = None,
         logger: Any = None,
+        unsafe_posts: frozenset[str] = frozenset(),
     ) -> None:
         if max_retries < 0:
             raise OVHCloudAIConfigurationError(f"max_retries must be 0 or more, got {max_retries}.")
@@ -269,6 +281,7 @@ class OVHCloudHTTPClient:
         self.backoff_factor = backoff_factor
         self.token_hint = token_hint or f"the token in the password of Airflow connection '{conn_id}'"
         self.log = logger or logging.getLogger(__name__)
+        self.unsafe_posts = frozenset(urlsplit(self.url(p)).path for p in unsafe_posts)
         self._session: requests.Session | None = None
 
     def __repr__(self) -> str:
@@ -294,6 +307,7 @@ class OVHCloudHTTPClient:
                 respect_retry_after_header=True,
                 label=f"OVHcloud {self.service}",
                 logger=self.log,
+                unsafe_posts=self.unsafe_posts,
             )
             session = requests.Session()
             # Enough pooled connections for the embedding batches a hook may send concurrently.
@@ -347,7 +361,8 @@ class OVHCloudHTTPClient:
                 headers={"Accept": accept},
             )
         except requests.RequestException as exc:
-            raise self.network_error(method, path, exc) from None
+            unsafe = method == "POST" and urlsplit(url).path in self.unsafe_posts
+            raise self.network_error(method, path, exc, not_resent=unsafe) from None
         if response.status_code >= 400:
             try:
                 body = response.content
@@ -460,7 +475,7 @@ class OVHCloudHTTPClient:
         return cls(f"{text}. {advice}", http_status=status, service_message=message)
 
     def network_error(
-        self, method: str, path: str, exc: BaseException, *, during_stream: bool = False
+        self, method: str, path: str, exc: BaseException, *, during_stream: bool = False, not_resent: bool = False
     ) -> OVHCloudAIRequestError:
         """A failure with no HTTP answer at all: say what broke and what to check."""
         reason = self._redact(_describe_network_error(exc))
@@ -472,7 +487,10 @@ class OVHCloudHTTPClient:
             what = f"no answer within {self.timeout} s"
         else:
             what = "no answer from the service"
-        retries = "" if during_stream else f" after {self.max_retries} retries"
+        if not_resent:
+            retries = " (not resent: the service may have carried it out; a task retry looks for it first)"
+        else:
+            retries = "" if during_stream else f" after {self.max_retries} retries"
         return OVHCloudAIRequestError(
             f"Request to OVHcloud {self.service} failed: {what} on {method} {path}{retries} ({reason}). "
             f"Check that {self.base_url} is reachable from the worker (network, proxy, the host of "

@@ -368,3 +368,23 @@ def test_test_connection_both_ways(emulator: Any, monkeypatch: pytest.MonkeyPatc
     set_conn(monkeypatch, "bad_t", {**emulator.training_connection(), "password": "wrong"})
     ok, message = OVHCloudAITrainingHook("bad_t").test_connection()
     assert not ok and "HTTP 401" in message and "AI Training token" in message
+
+
+def test_a_submission_whose_answer_is_lost_is_not_resent(emulator: Any) -> None:
+    emulator.drop_next(1, path="/v1/job")
+    with pytest.raises(OVHCloudAIRequestError, match="not resent: the service may have carried it out"):
+        OVHCloudAITrainingHook().submit_job(image=IMAGE)
+    assert len(emulator.requests_to("/v1/job", method="POST")) == 1
+
+    emulator.fail_next(1, status=500, path="/v1/job")
+    with pytest.raises(OVHCloudAIRequestError, match="HTTP 500"):
+        OVHCloudAITrainingHook().submit_job(image=IMAGE)
+    assert len(emulator.requests_to("/v1/job", method="POST")) == 2
+
+
+def test_a_refused_submission_is_retried(emulator: Any) -> None:
+    emulator.fail_next(1, status=429, retry_after=0, path="/v1/job")
+    emulator.fail_next(1, status=503, path="/v1/job")
+    job = OVHCloudAITrainingHook().submit_job(image=IMAGE)
+    assert job["status"]["state"] == "QUEUED"
+    assert len(emulator.requests_to("/v1/job", method="POST")) == 3 and emulator.submitted_jobs == 1

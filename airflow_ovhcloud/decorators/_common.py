@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from functools import cache
 from typing import Any
@@ -46,6 +45,8 @@ def check_decorator_kwargs(name: str, operator_class: type, kwargs: dict[str, An
     unknown = sorted(set(kwargs) - accepted)
     if not unknown:
         return
+    import difflib  # only on the error path: DAG parsing should not pay for it
+
     hints = []
     for key in unknown:
         close = difflib.get_close_matches(key, accepted, n=1)

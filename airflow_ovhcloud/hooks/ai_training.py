@@ -69,6 +69,8 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
     hook_name = "OVHcloud AI Training"
     service_name: ClassVar[str] = "AI Training"
     token_name: ClassVar[str] = "AI Training token"
+    #: Submitting is not idempotent: a lost answer must not lead to a second job (reattach handles it).
+    unsafe_posts: ClassVar[frozenset[str]] = frozenset({"v1/job"})
 
     def __init__(
         self,

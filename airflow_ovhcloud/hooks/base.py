@@ -35,6 +35,8 @@ class OVHCloudBaseHook(BaseHook):
     #: What users call the secret of this service in messages.
     token_name: ClassVar[str] = "token"
     conn_name_attr = "ovh_conn_id"
+    #: Paths whose POST creates something: not resent after an ambiguous failure (see the HTTP core).
+    unsafe_posts: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -120,6 +122,7 @@ class OVHCloudBaseHook(BaseHook):
             backoff_factor=DEFAULT_BACKOFF_FACTOR if backoff is None else backoff,
             token_hint=f"the {self.token_name} in the password of Airflow connection '{self.ovh_conn_id}'",
             logger=self.log,
+            unsafe_posts=self.unsafe_posts,
         )
 
     def get_conn(self) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
+from airflow.providers.common.compat.sdk import BaseOperatorLink
 
 #: XCom key under which operators store the URL of the job they worked on.
 JOB_URL_XCOM_KEY = "ovh_job_url"
@@ -27,5 +27,7 @@ class OVHCloudAITrainingJobLink(BaseOperatorLink):
     name = "AI Training job"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        from airflow.providers.common.compat.sdk import XCom  # the webserver pays, not DAG parsing
+
         url = XCom.get_value(ti_key=ti_key, key=JOB_URL_XCOM_KEY)
         return str(url) if url else ""

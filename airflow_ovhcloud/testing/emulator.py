@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
@@ -118,7 +118,7 @@ class _Reply:
     body: bytes = b""
     content_type: str | None = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
-    events: list[bytes] | None = None
+    events: Iterable[bytes] | None = None
 
 
 @dataclass
@@ -1042,6 +1042,8 @@ class OVHCloudAIEmulator:
         self.port = port
         self.token = token
         self.latency = latency
+        #: Seconds between two streamed events (a model generates tokens over time); 0 sends at once.
+        self.stream_interval = 0.0
         self.embedding_input_limit = embedding_input_limit
         self.require_auth = require_auth
         self.reverse_embedding_data = False
@@ -1208,6 +1210,7 @@ class OVHCloudAIEmulator:
             self._models = self._builtin_models()
             self.latency, self.embedding_input_limit, self.require_auth = self._defaults
             self.reverse_embedding_data = False
+            self.stream_interval = 0.0
             self._reset_training()
 
     # ---------------------------------------------------------------------------------- scripting
@@ -1762,15 +1765,23 @@ class OVHCloudAIEmulator:
 
         with self._lock:
             fault = self._stream_faults.popleft() if self._stream_faults else None
-        events = [_sse(p) for p in payloads]
         if fault is None:
-            events.append(_sse("[DONE]"))
+            tail = [_sse("[DONE]")]
         else:
             self._mark_fault(record, f"{fault.kind}_stream:{fault.after_chunks}")
-            events = events[: max(0, fault.after_chunks)]
-            if fault.kind == "error":
-                events.append(_sse({"error": {"message": fault.message, "code": fault.code}}))
-        return _Reply(200, events=events)
+            payloads = payloads[: max(0, fault.after_chunks)]
+            tail = [_sse({"error": {"message": fault.message, "code": fault.code}})] if fault.kind == "error" else []
+        interval = self.stream_interval
+
+        def events() -> Iterator[bytes]:
+            # Encoded one by one as they are sent, paced like a model generating tokens.
+            for payload in payloads:
+                yield _sse(payload)
+                if interval > 0:
+                    time.sleep(interval)
+            yield from tail
+
+        return _Reply(200, events=events())
 
     # ---------------------------------------------------------------------------------- embeddings
 
