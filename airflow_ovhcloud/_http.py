@@ -370,7 +370,8 @@ class OVHCloudHTTPClient:
                 body = b""
             finally:
                 response.close()
-            raise self.error_for_status(method, path, response.status_code, body, not_found_hint)
+            unsafe = method == "POST" and urlsplit(url).path in self.unsafe_posts
+            raise self.error_for_status(method, path, response.status_code, body, not_found_hint, not_resent=unsafe)
         return response
 
     def request_json(
@@ -440,6 +441,8 @@ class OVHCloudHTTPClient:
         status: int,
         body: bytes | str | None,
         not_found_hint: str | None = None,
+        *,
+        not_resent: bool = False,
     ) -> OVHCloudAIRequestError:
         """Map an HTTP error answer to the exception a person can act on."""
         message = self._redact(service_message_of(body)) or "(no message in the response)"
@@ -457,6 +460,11 @@ class OVHCloudHTTPClient:
             advice = not_found_hint or f"Check the base URL {self.base_url} of connection '{self.conn_id}'."
         elif status == 413:
             advice = "The request body is too large (the service accepts at most 2 MB): send less per request."
+        elif not_resent and status >= 500:
+            advice = (
+                "Not resent: the service may have carried the request out; a task retry looks for the job "
+                "before submitting again."
+            )
         elif status == 429:
             advice = (
                 f"Rate limit still hit after {self.max_retries} retries; lower the request rate, or let "

@@ -167,6 +167,8 @@ def test_mapped_training_jobs_one_failing(emulator: Any, load_dag: Any, capsys: 
     assert result.states("train") == ["success", "failed", "success"]
     assert result.states("train_deferred") == ["success", "success"]
     assert emulator.submitted_jobs == 5
+    keys = {key for (task_id, _, key) in result.xcoms if task_id == "train"}
+    assert not keys & {"id", "spec", "status"}  # multiple_outputs stays False despite the -> dict annotation
     done = result.value("train", map_index=0)
     assert done["status"]["state"] == "DONE" and done["spec"]["name"] == "lr-0.0001"
     assert done["spec"]["envVars"] == [{"name": "TOKEN", "value": "***"}]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from airflow_ovhcloud.exceptions import OVHCloudAIRequestError
 from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
 from airflow_ovhcloud.hooks.ai_training import OVHCloudAIJobTimeoutError, OVHCloudAITrainingHook
 from airflow_ovhcloud.operators.ai_training import OVHCloudAITrainingSubmitJobOperator
@@ -56,7 +57,7 @@ def test_endpoints_lose_nothing_under_20_percent_faults(emulator: Any, capsys: p
 def test_training_jobs_reach_their_states_despite_failing_polls(emulator: Any) -> None:
     hook = OVHCloudAITrainingHook()
     expected = {}
-    for i in range(50):
+    for i in range(49):
         final = ("DONE", "FAILED", "SYNC_FAILED", "ERROR", "DONE")[i % 5]
         emulator.script_job(final_state=final, name=f"job-{i}")
         expected[hook.submit_job(image="pytorch/pytorch", name=f"job-{i}")["id"]] = final
@@ -75,8 +76,39 @@ def test_training_jobs_reach_their_states_despite_failing_polls(emulator: Any) -
             assert event["status"] == "success", event
         else:
             assert (event["status"], event["state"]) == ("failure", expected[job_id]), event
+
+    # The fiftieth job belongs to a task that is killed while it waits, then retried.
+    emulator.script_job(stick_in="RUNNING", name="killed")
+    operator = OVHCloudAITrainingSubmitJobOperator(
+        task_id="train",
+        image="pytorch/pytorch",
+        name="killed",
+        wait_for_completion=True,
+        check_interval=0,
+        wait_timeout=0,
+        stop_on_kill=False,
+    )
+    context: Any = {"ti": _TaskInstance()}
+
+    def run_with_airflow_retries() -> dict[str, Any]:
+        for _ in range(10):  # what Airflow's task retries do with a retryable error
+            try:
+                return operator.execute(context)
+            except OVHCloudAIJobTimeoutError:
+                raise
+            except OVHCloudAIRequestError:
+                continue
+        raise AssertionError("still failing after 10 task retries")
+
+    with pytest.raises(OVHCloudAIJobTimeoutError):
+        run_with_airflow_retries()
+    operator.on_kill()
+    killed = next(job_id for job_id, job in emulator.jobs.items() if job["spec"]["name"] == "killed")
+    emulator.finish_job(killed, "DONE")
+    operator.wait_timeout = 60
+    assert run_with_airflow_retries()["id"] == killed  # reattached, not resubmitted
     assert emulator.submitted_jobs == 50
-    assert any(r.fault for r in emulator.journal)
+    assert sum(1 for r in emulator.journal if r.fault) > 10
 
 
 class _TaskInstance:
