@@ -137,7 +137,7 @@ def test_build_helpers() -> None:
 
 
 def test_region_from_argument_login_or_extra_and_its_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert OVHCloudAITrainingHook.REGIONS == {r: f"https://{r}.ai.cloud.ovh.net" for r in ("gra", "bhs")}
+    assert {r: f"https://{r}.ai.cloud.ovh.net" for r in ("gra", "bhs")} == OVHCloudAITrainingHook.REGIONS
     set_conn(monkeypatch, "by_login", {"conn_type": "generic", "login": "BHS", "password": "t"})
     assert OVHCloudAITrainingHook("by_login").region == "bhs"
     assert OVHCloudAITrainingHook("by_login").get_base_url() == "https://bhs.ai.cloud.ovh.net"

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def mask(secret: str) -> None:
     """Register a secret with Airflow's masker so it is replaced by *** in every log line."""
-    from airflow.providers.common.compat.sdk import mask_secret
+    from airflow_ovhcloud._compat import mask_secret
 
     if secret:
         mask_secret(secret)

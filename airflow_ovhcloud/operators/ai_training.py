@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin, conf
+from airflow.providers.common.compat.sdk import BaseOperator, conf
 
+from airflow_ovhcloud._compat import ResumableJobMixin
 from airflow_ovhcloud.links.ai_training import JOB_URL_XCOM_KEY, OVHCloudAITrainingJobLink, job_url
 
 if TYPE_CHECKING:
@@ -264,7 +265,7 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
         self._mask_env()
 
     def _mask_env(self) -> None:
-        from airflow.providers.common.compat.sdk import mask_secret
+        from airflow_ovhcloud._compat import mask_secret
 
         if isinstance(self.env_vars, dict):
             for value in self.env_vars.values():
