@@ -24,11 +24,13 @@ _ENDPOINTS_FIELDS: dict[str, Any] = {
     "conn-fields": {
         "timeout": {
             "label": "Request timeout (seconds)",
-            "schema": {"type": ["integer", "null"], "default": 60},
+            "schema": {"type": ["integer", "null"]},
+            "description": "Leave empty to use the hook's timeout (60 s); a value here overrides it.",
         },
         "max_retries": {
             "label": "Client retries (429, 5xx, network)",
-            "schema": {"type": ["integer", "null"], "default": 3},
+            "schema": {"type": ["integer", "null"]},
+            "description": "Leave empty for 3; 0 disables client retries.",
         },
     },
 }
@@ -49,11 +51,13 @@ _TRAINING_FIELDS: dict[str, Any] = {
     "conn-fields": {
         "timeout": {
             "label": "Request timeout (seconds)",
-            "schema": {"type": ["integer", "null"], "default": 120},
+            "schema": {"type": ["integer", "null"]},
+            "description": "Leave empty to use the hook's timeout (120 s); a value here overrides it.",
         },
         "max_retries": {
             "label": "Client retries (429, 5xx, network)",
-            "schema": {"type": ["integer", "null"], "default": 3},
+            "schema": {"type": ["integer", "null"]},
+            "description": "Leave empty for 3; 0 disables client retries.",
         },
     },
 }

@@ -66,3 +66,10 @@ def test_overload_after_client_retries_leaves_the_task_to_airflow_retries(emulat
 
     assert result.state == "success"
     assert len(emulator.requests_to("/chat/completions")) == 5
+
+
+def test_extra_body_cannot_override_the_operators_own_arguments() -> None:
+    import pytest
+
+    with pytest.raises(TypeError, match=r"extra_body may not set \['stream'\]"):
+        OVHCloudAIEndpointsChatCompletionsOperator(task_id="c", model="m", messages=[], extra_body={"stream": True})

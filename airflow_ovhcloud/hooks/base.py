@@ -26,8 +26,8 @@ class OVHCloudBaseHook(BaseHook):
     """Connection reading and HTTP-core construction for the two service hooks.
 
     Connection extras understood by both: ``timeout`` (seconds, overrides the hook's default),
-    ``max_retries`` (client retries, 0 disables) and ``backoff_factor`` (seconds; waits grow as
-    ``factor * 2**n`` plus jitter).
+    ``max_retries`` (client retries, 0 disables) and ``backoff_factor`` (seconds; the n-th retry waits
+    ``factor * 2**(n-1)`` plus up to ``factor`` of jitter).
     """
 
     #: Display name used in every message, e.g. "AI Endpoints".

@@ -18,6 +18,21 @@ if TYPE_CHECKING:
     from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
 
 DEFAULT_CONN_ID = "ovh_ai_endpoints_default"
+#: Request fields the chat operator sets itself; ``extra_body`` may not set them again.
+_CHAT_ARGUMENTS = frozenset(
+    {
+        "model",
+        "messages",
+        "temperature",
+        "max_tokens",
+        "top_p",
+        "stop",
+        "stream",
+        "response_format",
+        "tools",
+        "tool_choice",
+    }
+)
 
 
 def push_usage(context: Context, usage: Any) -> None:
@@ -74,6 +89,9 @@ class OVHCloudAIEndpointsChatCompletionsOperator(_EndpointsOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        clashing = sorted(set(extra_body or {}) & _CHAT_ARGUMENTS)
+        if clashing:
+            raise TypeError(f"extra_body may not set {clashing}: pass them as the operator's own arguments.")
         self.model = model
         self.messages = messages
         self.ovh_conn_id = ovh_conn_id
