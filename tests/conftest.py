@@ -44,6 +44,21 @@ def _keep_output_for_the_secret_scan(capsys: pytest.CaptureFixture[str]) -> Iter
     LEFTOVER_OUTPUT.append(captured.out + captured.err)
 
 
+class StubTaskInstance:
+    """The few task-instance attributes the submit operator reads, for calling it outside a DAG run.
+
+    Used where a real run cannot express the scenario (a task killed mid-wait, then retried).
+    """
+
+    def __init__(self, map_index: int = -1, run_id: str = "manual__1") -> None:
+        self.dag_id, self.task_id, self.run_id, self.map_index = "dag", "train", run_id, map_index
+        self.stats_tags: dict[str, str] = {}
+        self.xcoms: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = json.loads(json.dumps(value))  # XCom values must be JSON-serialisable
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """A migrated metadata DB, shared by the whole session (migration costs a few seconds)."""

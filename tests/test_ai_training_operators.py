@@ -18,6 +18,7 @@ from airflow_ovhcloud.operators.ai_training import (
 )
 from airflow_ovhcloud.testing.dagrun import run_dag
 from airflow_ovhcloud.triggers.ai_training import OVHCloudAITrainingJobTrigger
+from tests.conftest import StubTaskInstance
 
 FILE = "training_operator_dags.py"
 ENV_SECRET = "hf_SECRET-env-value-777"
@@ -203,28 +204,17 @@ def test_trigger_on_kill_stops_the_job(emulator: Any) -> None:
     assert len(emulator.requests_to(f"/v1/job/{job_id}/kill")) == 1
 
 
-class _TaskInstance:
-    """The few task-instance attributes the submit operator reads outside a DAG run."""
-
-    def __init__(self, map_index: int = -1) -> None:
-        self.dag_id, self.task_id, self.run_id, self.map_index = "dag", "train", "manual__1", map_index
-        self.xcoms: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcoms[key] = value
-
-
 def test_labels_find_the_earlier_job_on_every_airflow_version(emulator: Any) -> None:
     operator = OVHCloudAITrainingSubmitJobOperator(task_id="train", image="pytorch/pytorch:latest")
-    first = operator.execute({"ti": _TaskInstance()})  # type: ignore[arg-type]
-    again = operator.execute({"ti": _TaskInstance()})  # type: ignore[arg-type]
+    first = operator.execute({"ti": StubTaskInstance()})  # type: ignore[arg-type]
+    again = operator.execute({"ti": StubTaskInstance()})  # type: ignore[arg-type]
     assert again["id"] == first["id"] and emulator.submitted_jobs == 1
 
-    other_index = operator.execute({"ti": _TaskInstance(map_index=2)})  # type: ignore[arg-type]
+    other_index = operator.execute({"ti": StubTaskInstance(map_index=2)})  # type: ignore[arg-type]
     assert other_index["id"] != first["id"] and emulator.submitted_jobs == 2
 
     emulator.finish_job(first["id"], "FAILED")
-    fresh = operator.execute({"ti": _TaskInstance()})  # type: ignore[arg-type]
+    fresh = operator.execute({"ti": StubTaskInstance()})  # type: ignore[arg-type]
     assert fresh["id"] != first["id"] and emulator.submitted_jobs == 3
     lookup = emulator.requests_to("/v1/job", method="GET")[0]
     assert lookup.query["labelSelector"][0].startswith("airflow-run-key=")

@@ -6,7 +6,6 @@ Sized to run in well under a minute; the emulator's faults are seeded so a failu
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
 from airflow_ovhcloud.hooks.ai_training import OVHCloudAIJobTimeoutError, OVHCloudAITrainingHook
 from airflow_ovhcloud.operators.ai_training import OVHCloudAITrainingSubmitJobOperator
 from airflow_ovhcloud.triggers.ai_training import OVHCloudAITrainingJobTrigger
+from tests.conftest import StubTaskInstance
 
 CHATS = 1000
 BATCHES = 200
@@ -88,7 +88,7 @@ def test_training_jobs_reach_their_states_despite_failing_polls(emulator: Any) -
         wait_timeout=0,
         stop_on_kill=False,
     )
-    context: Any = {"ti": _TaskInstance()}
+    context: Any = {"ti": StubTaskInstance()}
 
     def run_with_airflow_retries() -> dict[str, Any]:
         for _ in range(10):  # what Airflow's task retries do with a retryable error
@@ -111,14 +111,6 @@ def test_training_jobs_reach_their_states_despite_failing_polls(emulator: Any) -
     assert sum(1 for r in emulator.journal if r.fault) > 10
 
 
-class _TaskInstance:
-    dag_id, task_id, run_id, map_index = "soak", "train", "manual__soak", 7
-    stats_tags: dict[str, str] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        json.dumps(value)  # XCom values must be JSON-serialisable
-
-
 @pytest.mark.parametrize("stop_on_kill", [False, True])
 def test_a_killed_wait_is_reattached_or_stopped_as_configured(emulator: Any, stop_on_kill: bool) -> None:
     emulator.script_job(stick_in="RUNNING")
@@ -131,7 +123,7 @@ def test_a_killed_wait_is_reattached_or_stopped_as_configured(emulator: Any, sto
         wait_timeout=0,
         stop_on_kill=stop_on_kill,
     )
-    context: Any = {"ti": _TaskInstance()}
+    context: Any = {"ti": StubTaskInstance()}
     with pytest.raises(OVHCloudAIJobTimeoutError):  # the first try is cut short while it waits...
         operator.execute(context)
     operator.on_kill()  # ...as when Airflow kills it
