@@ -212,6 +212,15 @@ def service_message_of(body: bytes | str | None) -> str:
     return message[:MAX_SERVICE_MESSAGE]
 
 
+def unexpected_answer(service: str, what: str, value: Any, expected: str) -> OVHCloudAIRequestError:
+    """The error for a 2xx answer whose shape is not what the service documents."""
+    snippet = json.dumps(value, default=str)[:200]
+    return OVHCloudAIRequestError(
+        f"Request to OVHcloud {service} failed: unexpected {what} response: {snippet}. Check that the "
+        f"connection points at {expected}."
+    )
+
+
 def base_url_from_connection(
     host: str | None,
     port: int | None,

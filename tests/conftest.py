@@ -79,6 +79,26 @@ def load_dag(airflow_db: Path) -> Any:
 
 
 @pytest.fixture
+def emu() -> Iterator[Any]:
+    """A bare emulator (default token, no connection set), for the emulator's own tests."""
+    from airflow_ovhcloud.testing import OVHCloudAIEmulator
+
+    with OVHCloudAIEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def http(emu: Any) -> Iterator[Any]:
+    """A plain ``requests`` session carrying the emulator's token."""
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {emu.token}"
+    yield session
+    session.close()
+
+
+@pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """An emulator with a recognisable token, and default connections that retry fast (10 ms backoff)."""
     from airflow_ovhcloud.testing import OVHCloudAIEmulator

@@ -20,7 +20,7 @@ from airflow_ovhcloud.testing import OVHCloudAIEmulator, RecordedRequest
 from airflow_ovhcloud.testing.emulator import MAX_BODY_BYTES, _SchemaExample
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    pass
 
 MODEL = "Meta-Llama-3_3-70B-Instruct"
 EMBEDDING_MODEL = "bge-m3"
@@ -48,20 +48,6 @@ TIME_TOOL = {
         "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]},
     },
 }
-
-
-@pytest.fixture
-def emu() -> Iterator[OVHCloudAIEmulator]:
-    with OVHCloudAIEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def http(emu: OVHCloudAIEmulator) -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {emu.token}"
-    yield session
-    session.close()
 
 
 @pytest.fixture

@@ -18,25 +18,11 @@ import requests
 from airflow_ovhcloud.testing import OVHCloudAIEmulator
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    pass
 
 IMAGE = "ovhcom/ai-training-pytorch:2.1.0"
 ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 NORMAL = ["QUEUED", "INITIALIZING", "PENDING", "RUNNING", "FINALIZING", "DONE"]
-
-
-@pytest.fixture
-def emu() -> Iterator[OVHCloudAIEmulator]:
-    with OVHCloudAIEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def http(emu: OVHCloudAIEmulator) -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {emu.token}"
-    yield session
-    session.close()
 
 
 def submit(http: requests.Session, emu: OVHCloudAIEmulator, **spec: Any) -> requests.Response:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
-from airflow_ovhcloud._http import base_url_from_connection, service_message_of
+from airflow_ovhcloud._http import base_url_from_connection, service_message_of, unexpected_answer
 from airflow_ovhcloud.exceptions import (
     OVHCloudAIError,
     OVHCloudAIInvalidInputError,
@@ -332,11 +332,7 @@ def _base_url(host: str | None, port: int | None, schema: str | None, default: s
 
 
 def _unexpected(what: str, value: Any) -> OVHCloudAIRequestError:
-    snippet = json.dumps(value, default=str)[:200]
-    return OVHCloudAIRequestError(
-        f"Request to OVHcloud AI Endpoints failed: unexpected {what} response: {snippet}. Check that the "
-        "connection points at an OpenAI-compatible endpoint.",
-    )
+    return unexpected_answer("AI Endpoints", what, value, "an OpenAI-compatible endpoint")
 
 
 def _check_model(model: Any) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from airflow_ovhcloud._http import base_url_from_connection
+from airflow_ovhcloud._http import base_url_from_connection, unexpected_answer
 from airflow_ovhcloud.exceptions import (
     OVHCloudAIConfigurationError,
     OVHCloudAIError,
@@ -462,10 +462,7 @@ def _parse_time(value: str | datetime) -> datetime | None:
 
 
 def _unexpected(what: str, value: Any) -> OVHCloudAIRequestError:
-    return OVHCloudAIRequestError(
-        f"Request to OVHcloud AI Training failed: unexpected {what} response: {str(value)[:200]}. Check that "
-        "the connection points at the AI Training API."
-    )
+    return unexpected_answer("AI Training", what, value, "the AI Training API")
 
 
 def _check_job_id(job_id: Any) -> str:
