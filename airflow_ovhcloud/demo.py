@@ -19,11 +19,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from airflow_ovhcloud.constants import (
+    ENDPOINTS_CONN_ENV,
+    ENDPOINTS_CONN_TYPE,
+    TRAINING_CONN_ENV,
+    TRAINING_CONN_TYPE,
+)
+
 DEMO_DAG_FILE = "flagship.py"
 DEMO_DAG_ID = "ovhcloud_flagship"
-ENDPOINTS_CONN_ENV = "AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT"
 ENDPOINTS_TOKEN_ENV = "OVH_AI_ENDPOINTS_ACCESS_TOKEN"
-TRAINING_CONN_ENV = "AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT"
 TRAINING_TOKEN_ENV = "OVH_AI_TRAINING_TOKEN"
 
 
@@ -49,15 +54,15 @@ def _live_connections(out: TextIO) -> bool:
     """Use the user's connections, or build them from the token env vars; say what is missing."""
     missing = []
     for conn_env, token_env, conn_type in (
-        (ENDPOINTS_CONN_ENV, ENDPOINTS_TOKEN_ENV, "ovhcloud_ai_endpoints"),
-        (TRAINING_CONN_ENV, TRAINING_TOKEN_ENV, "ovhcloud_ai_training"),
+        (ENDPOINTS_CONN_ENV, ENDPOINTS_TOKEN_ENV, ENDPOINTS_CONN_TYPE),
+        (TRAINING_CONN_ENV, TRAINING_TOKEN_ENV, TRAINING_CONN_TYPE),
     ):
         if os.environ.get(conn_env):
             continue
         token = os.environ.get(token_env)
         if token:
             conn: dict[str, Any] = {"conn_type": conn_type, "password": token}
-            if conn_type == "ovhcloud_ai_training":
+            if conn_type == TRAINING_CONN_TYPE:
                 conn["login"] = os.environ.get("OVH_AI_TRAINING_REGION", "gra")
             os.environ[conn_env] = json.dumps(conn)
         else:

@@ -8,6 +8,8 @@ once instead of burning its retries on the same mistake.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 __all__ = [
@@ -16,6 +18,8 @@ __all__ = [
     "OVHCloudAIConfigurationError",
     "OVHCloudAIError",
     "OVHCloudAIInvalidInputError",
+    "OVHCloudAIJobFailedError",
+    "OVHCloudAIJobTimeoutError",
     "OVHCloudAIPermanentError",
     "OVHCloudAIRequestError",
     "OVHCloudAIStreamError",
@@ -62,3 +66,16 @@ class OVHCloudAIInvalidInputError(OVHCloudAIPermanentError, ValueError):
 
 class OVHCloudAIStreamError(OVHCloudAIRequestError):
     """A streamed answer broke off or carried an error; a retry may succeed."""
+
+
+class OVHCloudAIJobFailedError(OVHCloudAIError):
+    """The job reached a failure state; Airflow may retry the task (which reattaches or resubmits)."""
+
+    def __init__(self, message: str, *, job: Any = None, state: str | None = None) -> None:
+        super().__init__(message)
+        self.job = job
+        self.state = state
+
+
+class OVHCloudAIJobTimeoutError(OVHCloudAIError):
+    """Waiting for the job took longer than allowed; the job itself may still be running."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_ovhcloud import __version__
+from airflow_ovhcloud.constants import ENDPOINTS_CONN_TYPE, TRAINING_CONN_TYPE
 
 _ENDPOINTS_FIELDS: dict[str, Any] = {
-    "connection-type": "ovhcloud_ai_endpoints",
+    "connection-type": ENDPOINTS_CONN_TYPE,
     "hook-class-name": "airflow_ovhcloud.hooks.ai_endpoints.OVHCloudAIEndpointsHook",
     "hook-name": "OVHcloud AI Endpoints",
     "ui-field-behaviour": {
@@ -36,7 +37,7 @@ _ENDPOINTS_FIELDS: dict[str, Any] = {
 }
 
 _TRAINING_FIELDS: dict[str, Any] = {
-    "connection-type": "ovhcloud_ai_training",
+    "connection-type": TRAINING_CONN_TYPE,
     "hook-class-name": "airflow_ovhcloud.hooks.ai_training.OVHCloudAITrainingHook",
     "hook-name": "OVHcloud AI Training",
     "ui-field-behaviour": {

@@ -73,3 +73,47 @@ def test_extra_body_cannot_override_the_operators_own_arguments() -> None:
 
     with pytest.raises(TypeError, match=r"extra_body may not set \['stream'\]"):
         OVHCloudAIEndpointsChatCompletionsOperator(task_id="c", model="m", messages=[], extra_body={"stream": True})
+
+
+def test_classic_chat_operator_has_system_prompt_pydantic_format_and_answer_output(
+    emulator: Any, load_dag: Any
+) -> None:
+    result = run_dag(load_dag(FILE, "test_endpoints_operator_answers"))
+    assert result.state == "success", result.task_states
+
+    structured = result.value("structured")
+    assert set(structured) == {"label", "confidence"}  # validated against Verdict, returned as a dict
+    assert isinstance(structured["label"], str) and isinstance(structured["confidence"], float)
+    assert result.value("text") == "This is a reply from Meta-Llama-3_3-70B-Instruct to: Hi"
+    full = result.value("full")
+    assert full["object"] == "chat.completion" and json.loads(full["choices"][0]["message"]["content"])
+
+    bodies = {r.body["messages"][-1]["content"]: r.body for r in emulator.requests_to("/chat/completions")}
+    sent = bodies["Classify: great product"]
+    assert sent["messages"][0] == {"role": "system", "content": "You classify reviews."}
+    schema = sent["response_format"]["json_schema"]
+    assert sent["response_format"]["type"] == "json_schema" and schema["name"] == "Verdict"
+    assert set(schema["schema"]["properties"]) == {"label", "confidence"}
+    assert [m["content"] for m in bodies["Hi"]["messages"]] == ["Own system.", "Hi"]
+    assert "temperature" not in bodies["Hello"] and bodies["Classify: great product"]["temperature"] == 1.0
+
+
+def test_classic_embedding_operator_batches_like_the_decorator(emulator: Any, load_dag: Any) -> None:
+    result = run_dag(load_dag(FILE, "test_endpoints_operator_answers"))
+    assert result.state == "success", result.task_states
+
+    sizes = [len(r.body["input"]) for r in emulator.requests_to("/embeddings")]
+    assert sorted(sizes) == [22, 64, 64]  # batch_size=64 by default, as @task.ovh_embed
+    embedded = result.value("embed_many")
+    assert [item["index"] for item in embedded["data"]] == list(range(150))
+
+
+def test_bad_chat_options_fail_when_the_operator_is_built() -> None:
+    import pytest
+
+    with pytest.raises(TypeError, match="returns must be one of"):
+        OVHCloudAIEndpointsChatCompletionsOperator(task_id="c", model="m", messages=[], returns="text")
+    with pytest.raises(TypeError, match="response_format must be"):
+        OVHCloudAIEndpointsChatCompletionsOperator(task_id="c", model="m", messages=[], response_format="json")
+    with pytest.raises(TypeError, match="system_prompt must be str"):
+        OVHCloudAIEndpointsChatCompletionsOperator(task_id="c", model="m", messages=[], system_prompt=["x"])

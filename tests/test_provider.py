@@ -81,7 +81,9 @@ def test_dag_parsing_does_not_import_requests_or_the_emulator() -> None:
     code = textwrap.dedent(
         """
         import sys, airflow.sdk
-        import airflow_ovhcloud.operators.ai_endpoints
+        import airflow_ovhcloud.operators.ai_endpoints, airflow_ovhcloud.operators.ai_training
+        import airflow_ovhcloud.decorators, airflow_ovhcloud.triggers.ai_training, airflow_ovhcloud.utils.jobs
+        import airflow_ovhcloud.utils.job_spec, airflow_ovhcloud.utils.chat, airflow_ovhcloud.utils.redaction
         heavy = [m for m in sys.modules if m in ("requests", "urllib3") or m.startswith("airflow_ovhcloud.testing")
                  or m.startswith("airflow_ovhcloud.hooks")]
         print(heavy)

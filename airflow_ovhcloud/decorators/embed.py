@@ -1,8 +1,8 @@
 """``@task.ovh_embed``: the function returns texts, the task returns their vectors in input order.
 
-A thin subclass of :class:`OVHCloudAIEndpointsEmbeddingOperator` with batching switched on: the
-function's return value becomes the operator's ``input``; batching, concurrency, retries and
-errors are the hook's (``create_embeddings``).
+A thin subclass of :class:`OVHCloudAIEndpointsEmbeddingOperator`: the function's return value
+becomes the operator's ``input``; batching, concurrency, retries and errors are the hook's
+(``create_embeddings``), with the operator's defaults.
 """
 
 from __future__ import annotations
@@ -16,16 +16,12 @@ from airflow.providers.common.compat.sdk import (
     task_decorator_factory,
 )
 
+from airflow_ovhcloud.constants import EMBEDDING_BATCH_SIZE, EMBEDDING_MAX_CONCURRENCY, ENDPOINTS_CONN_ID
 from airflow_ovhcloud.decorators._common import call_function, check_decorator_kwargs
 from airflow_ovhcloud.operators.ai_endpoints import OVHCloudAIEndpointsEmbeddingOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
-
-#: Inputs per request unless told otherwise: small enough for every OVHcloud embedding model seen.
-DEFAULT_BATCH_SIZE = 64
-#: Requests in flight at once unless told otherwise: well under the 400 requests/minute rate limit.
-DEFAULT_MAX_CONCURRENCY = 4
 
 
 class _OVHEmbedDecoratedOperator(DecoratedOperator, OVHCloudAIEndpointsEmbeddingOperator):
@@ -49,8 +45,8 @@ class _OVHEmbedDecoratedOperator(DecoratedOperator, OVHCloudAIEndpointsEmbedding
         op_args: Collection[Any] | None = None,
         op_kwargs: Mapping[str, Any] | None = None,
         model: str,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        batch_size: int = EMBEDDING_BATCH_SIZE,
+        max_concurrency: int = EMBEDDING_MAX_CONCURRENCY,
         **kwargs: Any,
     ) -> None:
         if not isinstance(model, str) or not model:
@@ -93,9 +89,9 @@ def ovh_embed_task(
     python_callable: Callable[..., Any] | None = None,
     *,
     model: str,
-    ovh_conn_id: str = "ovh_ai_endpoints_default",
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    ovh_conn_id: str = ENDPOINTS_CONN_ID,
+    batch_size: int = EMBEDDING_BATCH_SIZE,
+    max_concurrency: int = EMBEDDING_MAX_CONCURRENCY,
     **kwargs: Any,
 ) -> TaskDecorator:
     """``@task.ovh_embed``: the function returns a text or texts; the task returns vector(s).

@@ -17,29 +17,16 @@ from airflow.providers.common.compat.sdk import (
     task_decorator_factory,
 )
 
+from airflow_ovhcloud.constants import TRAINING_CONN_ID
 from airflow_ovhcloud.decorators._common import call_function, check_decorator_kwargs
 from airflow_ovhcloud.operators.ai_training import OVHCloudAITrainingSubmitJobOperator
+from airflow_ovhcloud.utils.job_spec import spec_field_names
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-#: The job-spec fields a function may return (the submit operator's parameter names).
-SPEC_FIELDS = (
-    "image",
-    "name",
-    "command",
-    "env_vars",
-    "gpu",
-    "gpu_model",
-    "cpu",
-    "flavor",
-    "volumes",
-    "labels",
-    "ssh_public_keys",
-    "default_http_port",
-    "job_timeout",
-    "unsecure_http",
-)
+#: The job-spec fields a function may return: the submit operator's names for :class:`JobSpec`'s fields.
+SPEC_FIELDS = tuple(spec_field_names())
 _NO_IMAGE = ""
 
 
@@ -107,7 +94,7 @@ class _OVHTrainingDecoratedOperator(DecoratedOperator, OVHCloudAITrainingSubmitJ
 def ovh_training_task(
     python_callable: Callable[..., Any] | None = None,
     *,
-    ovh_conn_id: str = "ovh_ai_training_default",
+    ovh_conn_id: str = TRAINING_CONN_ID,
     region: str | None = None,
     wait_for_completion: bool = True,
     deferrable: bool | None = None,

@@ -8,6 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from airflow_ovhcloud._http import base_url_from_connection, service_message_of, unexpected_answer
+from airflow_ovhcloud.constants import (
+    EMBEDDING_BATCH_SIZE,
+    EMBEDDING_MAX_CONCURRENCY,
+    ENDPOINTS_CONN_ID,
+    ENDPOINTS_CONN_TYPE,
+)
 from airflow_ovhcloud.exceptions import (
     OVHCloudAIError,
     OVHCloudAIInvalidInputError,
@@ -35,8 +41,8 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
     BASE_URL = "https://oai.endpoints.kepler.ai.cloud.ovh.net/v1"
 
     conn_name_attr = "ovh_conn_id"
-    default_conn_name = "ovh_ai_endpoints_default"
-    conn_type = "ovhcloud_ai_endpoints"
+    default_conn_name = ENDPOINTS_CONN_ID
+    conn_type = ENDPOINTS_CONN_TYPE
     hook_name = "OVHcloud AI Endpoints"
     service_name: ClassVar[str] = "AI Endpoints"
     token_name: ClassVar[str] = "API key"
@@ -240,8 +246,8 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
         model: str,
         texts: Sequence[str],
         *,
-        batch_size: int = 64,
-        max_concurrency: int = 1,
+        batch_size: int = EMBEDDING_BATCH_SIZE,
+        max_concurrency: int = EMBEDDING_MAX_CONCURRENCY,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Embed many texts in batches of ``batch_size`` requests, ``max_concurrency`` at a time.
@@ -275,7 +281,9 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
                     service_message=exc.service_message,
                 ) from exc
 
-        if max_concurrency == 1 or len(starts) == 1:
+        if len(starts) == 1:
+            return embed(0)  # one batch: the service's answer as it is
+        if max_concurrency == 1:
             answers = [embed(start) for start in starts]
         else:
             with ThreadPoolExecutor(max_workers=min(max_concurrency, len(starts))) as pool:

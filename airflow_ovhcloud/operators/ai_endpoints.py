@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
+from airflow_ovhcloud.constants import EMBEDDING_BATCH_SIZE, EMBEDDING_MAX_CONCURRENCY, ENDPOINTS_CONN_ID
+from airflow_ovhcloud.utils.chat import chat_answer, check_chat_options, response_format_of, with_system_prompt
+
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
 
-DEFAULT_CONN_ID = "ovh_ai_endpoints_default"
 #: Request fields the chat operator sets itself; ``extra_body`` may not set them again.
 _CHAT_ARGUMENTS = frozenset(
     {
@@ -54,16 +56,21 @@ class _EndpointsOperator(BaseOperator):
 
 
 class OVHCloudAIEndpointsChatCompletionsOperator(_EndpointsOperator):
-    """Create a chat completion and return the full OpenAI-format response dict.
+    """Create a chat completion and return the full OpenAI-format response dict (or just the answer).
 
     :param model: model name, e.g. ``Meta-Llama-3_3-70B-Instruct`` (templated).
     :param messages: chat messages, ``[{"role": ..., "content": ...}]`` (templated).
-    :param temperature: sampling temperature (0-2).
+    :param temperature: sampling temperature (0-2); ``None`` sends none, so the model's default applies.
     :param stream: read the answer as a stream; the result is the same assembled dict.
-    :param response_format: an OpenAI ``response_format`` dict (``json_object`` / ``json_schema``).
+    :param response_format: an OpenAI ``response_format`` dict (``json_object`` / ``json_schema``),
+        or a pydantic model class, sent as its JSON schema.
     :param tools: OpenAI tool (function) definitions the model may call.
     :param tool_choice: ``"auto"``, ``"required"``, ``"none"`` or a specific function.
     :param extra_body: other request fields sent as they are (``seed``, ``user``, ``stream_options``...).
+    :param system_prompt: a system message put first, unless ``messages`` already has one.
+    :param returns: ``"response"`` (default) returns the whole response dict; ``"answer"`` returns
+        the text, the parsed JSON with a JSON ``response_format`` (validated against the pydantic
+        model when one is given), or the assistant message when the model calls tools.
 
     Token usage is also pushed to XCom under the key ``usage``.
     """
@@ -76,19 +83,29 @@ class OVHCloudAIEndpointsChatCompletionsOperator(_EndpointsOperator):
         *,
         model: str,
         messages: list[dict[str, Any]],
-        ovh_conn_id: str = DEFAULT_CONN_ID,
-        temperature: float = 1.0,
+        ovh_conn_id: str = ENDPOINTS_CONN_ID,
+        temperature: float | None = 1.0,
         max_tokens: int | None = None,
         top_p: float | None = None,
         stop: str | list[str] | None = None,
         stream: bool = False,
-        response_format: dict[str, Any] | None = None,
+        response_format: dict[str, Any] | type | None = None,
         tools: list[dict[str, Any]] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
+        system_prompt: str | None = None,
+        returns: str = "response",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_chat_options(
+            system_prompt=system_prompt,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            response_format=response_format,
+            returns=returns,
+        )
         clashing = sorted(set(extra_body or {}) & _CHAT_ARGUMENTS)
         if clashing:
             raise TypeError(f"extra_body may not set {clashing}: pass them as the operator's own arguments.")
@@ -104,23 +121,28 @@ class OVHCloudAIEndpointsChatCompletionsOperator(_EndpointsOperator):
         self.tools = tools
         self.tool_choice = tool_choice
         self.extra_body = extra_body
+        self.system_prompt = system_prompt
+        self.returns = returns
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> Any:
         with closing(self.get_hook()) as hook:
             response = hook.chat_completion(
                 model=self.model,
-                messages=self.messages,
+                messages=with_system_prompt(self.messages, self.system_prompt),
                 temperature=self.temperature,
                 max_tokens=self.max_tokens,
                 top_p=self.top_p,
                 stream=self.stream,
                 stop=self.stop,
-                response_format=self.response_format,
+                response_format=response_format_of(self.response_format),
                 tools=self.tools,
                 tool_choice=self.tool_choice,
                 **(self.extra_body or {}),
             )
         push_usage(context, response.get("usage"))
+        if self.returns == "answer":
+            who = f"{getattr(self, 'custom_operator_name', None) or type(self).__name__} task '{self.task_id}'"
+            return chat_answer(response, self.response_format, who)
         return response
 
 
@@ -129,8 +151,8 @@ class OVHCloudAIEndpointsEmbeddingOperator(_EndpointsOperator):
 
     :param model: embedding model name, e.g. ``BGE-M3`` (templated).
     :param input: a text or a list of texts (templated).
-    :param batch_size: split a list into requests of at most this many inputs (default ``None``:
-        one request, as documented by OVHcloud's provider).
+    :param batch_size: split a list into requests of at most this many inputs (the same default as
+        ``@task.ovh_embed``); ``None`` sends the whole list in one request, as OVHcloud's provider did.
     :param max_concurrency: how many batch requests may be in flight at once.
 
     The response's ``data`` is sorted by ``index`` (input order). Token usage is also pushed to
@@ -145,9 +167,9 @@ class OVHCloudAIEndpointsEmbeddingOperator(_EndpointsOperator):
         *,
         model: str,
         input: str | list[str],
-        ovh_conn_id: str = DEFAULT_CONN_ID,
-        batch_size: int | None = None,
-        max_concurrency: int = 1,
+        ovh_conn_id: str = ENDPOINTS_CONN_ID,
+        batch_size: int | None = EMBEDDING_BATCH_SIZE,
+        max_concurrency: int = EMBEDDING_MAX_CONCURRENCY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

@@ -16,49 +16,45 @@ when a task runs. What the submit operator adds on top of the hook:
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_ovhcloud._compat import ResumableJobMixin
+from airflow_ovhcloud.constants import TRAINING_CONN_ID
 from airflow_ovhcloud.links.ai_training import JOB_URL_XCOM_KEY, OVHCloudAITrainingJobLink, job_url
+from airflow_ovhcloud.utils.job_spec import JobSpec, spec_fields
+from airflow_ovhcloud.utils.jobs import (
+    FAILURE_STATES,
+    RUN_KEY_LABEL,
+    TERMINAL_STATES,
+    JobWatch,
+    job_state,
+    result_of_event,
+    run_labels,
+)
+from airflow_ovhcloud.utils.redaction import redact_job
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_ovhcloud.hooks.ai_training import OVHCloudAITrainingHook
 
-DEFAULT_CONN_ID = "ovh_ai_training_default"
-#: Label carrying the hash of (DAG id, task id, run id, map index): how a retry finds its job.
-RUN_KEY_LABEL = "airflow-run-key"
-_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+__all__ = [
+    "RUN_KEY_LABEL",
+    "OVHCloudAITrainingDeleteJobOperator",
+    "OVHCloudAITrainingGetJobOperator",
+    "OVHCloudAITrainingGetLogsOperator",
+    "OVHCloudAITrainingStopJobOperator",
+    "OVHCloudAITrainingSubmitJobOperator",
+    "OVHCloudAITrainingWaitForJobOperator",
+]
 
 
 def _default_deferrable() -> bool:
     return conf.getboolean("operators", "default_deferrable", fallback=False)
-
-
-def run_labels(context: Context) -> dict[str, str]:
-    """Deterministic labels naming the task instance that owns a job (stable across its retries)."""
-    ti = context["ti"]
-    map_index = getattr(ti, "map_index", -1)
-    if map_index is None:
-        map_index = -1
-    identity = "\x1f".join([ti.dag_id, ti.task_id, ti.run_id, str(map_index)])
-
-    def readable(value: str) -> str:
-        return _LABEL_UNSAFE.sub("-", value)[:63].strip("-_.") or "x"
-
-    return {
-        RUN_KEY_LABEL: hashlib.sha256(identity.encode()).hexdigest()[:40],
-        "airflow-dag": readable(ti.dag_id),
-        "airflow-task": readable(ti.task_id),
-        "airflow-map-index": str(map_index).replace("-", "m"),
-    }
 
 
 class _TrainingOperator(BaseOperator):
@@ -66,7 +62,7 @@ class _TrainingOperator(BaseOperator):
 
     ui_color = "#dbe7ff"
 
-    def __init__(self, *, ovh_conn_id: str = DEFAULT_CONN_ID, region: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, ovh_conn_id: str = TRAINING_CONN_ID, region: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.ovh_conn_id = ovh_conn_id
         self.region = region
@@ -78,8 +74,6 @@ class _TrainingOperator(BaseOperator):
 
     def _share(self, context: Context, job: dict[str, Any]) -> dict[str, Any]:
         """Push the job page for the extra link and return the job with its secrets redacted."""
-        from airflow_ovhcloud.hooks.ai_training import redact_job
-
         context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=job_url(job))
         return redact_job(job)
 
@@ -90,7 +84,7 @@ class _JobOperator(_TrainingOperator):
     template_fields: Sequence[str] = ("job_id",)
 
     def __init__(
-        self, *, job_id: str, ovh_conn_id: str = DEFAULT_CONN_ID, region: str | None = None, **kwargs: Any
+        self, *, job_id: str, ovh_conn_id: str = TRAINING_CONN_ID, region: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
         self.job_id = job_id
@@ -127,7 +121,6 @@ class _WaitingOperator(_TrainingOperator):
     ) -> dict[str, Any]:
         self.job_id = job_id
         if self.deferrable:
-            from airflow_ovhcloud.hooks.ai_training import JobWatch
             from airflow_ovhcloud.triggers.ai_training import OVHCloudAITrainingJobTrigger
 
             trigger = OVHCloudAITrainingJobTrigger(
@@ -156,22 +149,9 @@ class _WaitingOperator(_TrainingOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Turn the trigger's event into the task's result, or into the documented exception."""
-        from airflow_ovhcloud.exceptions import OVHCloudAIClientError, OVHCloudAIRequestError
-        from airflow_ovhcloud.hooks.ai_training import OVHCloudAIJobFailedError, OVHCloudAIJobTimeoutError
-
-        status = event.get("status") if isinstance(event, dict) else None
-        if status == "success":
-            job = event["job"]
-            context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=job_url(job))
-            return job
-        message = str(event.get("message")) if isinstance(event, dict) else repr(event)
-        if status == "failure":
-            raise OVHCloudAIJobFailedError(message, job=event.get("job"), state=event.get("state"))
-        if status == "timeout":
-            raise OVHCloudAIJobTimeoutError(message)
-        if isinstance(event, dict) and event.get("permanent"):
-            raise OVHCloudAIClientError(message)
-        raise OVHCloudAIRequestError(message)
+        job = result_of_event(event)
+        context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=job_url(job))
+        return job
 
     def on_kill(self) -> None:
         """The waiting task was killed: stop the job it was waiting for, unless told not to."""
@@ -186,24 +166,16 @@ class _WaitingOperator(_TrainingOperator):
 class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
     """Submit an AI Training job; return it, or with ``wait_for_completion=True`` its final state.
 
-    Parameters follow :meth:`OVHCloudAITrainingHook.submit_job`; ``env_vars`` is a dict of names
-    to values (masked in logs, redacted in the returned job), ``job_timeout`` is the job's own
-    time limit and ``wait_timeout`` bounds the waiting. ``deferrable`` (default: Airflow's
+    Job-spec parameters are the fields of :class:`~airflow_ovhcloud.utils.job_spec.JobSpec`, as
+    :meth:`OVHCloudAITrainingHook.submit_job` takes them; ``env_vars`` is a dict of names to values
+    (masked in logs, redacted in the returned job), ``job_timeout`` is the job's own time limit
+    and ``wait_timeout`` bounds the waiting. ``deferrable`` (default: Airflow's
     ``[operators] default_deferrable``) waits in the triggerer. ``stop_on_kill`` (default True)
     stops the job when the waiting task is killed.
     """
 
-    template_fields: Sequence[str] = (
-        "image",
-        "name",
-        "command",
-        "env_vars",
-        "labels",
-        "volumes",
-        "flavor",
-        "region",
-        "gpu_model",
-    )
+    #: The job spec's templated fields (from :class:`JobSpec`), and the region.
+    template_fields: Sequence[str] = (*(f.operator_name for f in spec_fields() if f.templated), "region")
     template_fields_renderers = {"env_vars": "json", "labels": "json", "volumes": "json", "command": "json"}
     external_id_key = "ovh_ai_training_job_id"
 
@@ -211,7 +183,7 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
         self,
         *,
         image: str,
-        ovh_conn_id: str = DEFAULT_CONN_ID,
+        ovh_conn_id: str = TRAINING_CONN_ID,
         region: str | None = None,
         name: str | None = None,
         command: list[str] | None = None,
@@ -226,6 +198,9 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
         default_http_port: int | None = None,
         job_timeout: int | None = None,
         unsecure_http: bool = False,
+        timeout_auto_restart: bool | None = None,
+        read_user: str | None = None,
+        shutdown: str | None = None,
         wait_for_completion: bool = False,
         check_interval: int = 30,
         wait_timeout: int = 3600,
@@ -255,6 +230,9 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
         self.default_http_port = default_http_port
         self.job_timeout = job_timeout
         self.unsecure_http = unsecure_http
+        self.timeout_auto_restart = timeout_auto_restart
+        self.read_user = read_user
+        self.shutdown = shutdown
         self.wait_for_completion = wait_for_completion
         self.wait_timeout = wait_timeout
         self.job_id = None
@@ -279,10 +257,15 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
                 return self._share(context, self._submit_or_reattach(hook, context))
         return self.execute_resumable(context)
 
-    def _submit_or_reattach(self, hook: OVHCloudAITrainingHook, context: Context) -> dict[str, Any]:
-        from airflow_ovhcloud.hooks.ai_training import FAILURE_STATES, job_state
+    def job_spec(self, extra_labels: dict[str, str] | None = None) -> JobSpec:
+        """The job this task submits, from its (rendered) job-spec fields; ``extra_labels`` win."""
+        fields = {f.operator_name: getattr(self, f.operator_name) for f in spec_fields()}
+        if extra_labels and (self.labels is None or isinstance(self.labels, Mapping)):
+            fields["labels"] = {**(self.labels or {}), **extra_labels}
+        return JobSpec.from_fields(fields)
 
-        labels = run_labels(context)
+    def _submit_or_reattach(self, hook: OVHCloudAITrainingHook, context: Context) -> dict[str, Any]:
+        labels = run_labels(context["ti"])
         previous = hook.list_jobs(page=1, size=20, labels={RUN_KEY_LABEL: labels[RUN_KEY_LABEL]})["items"]
         for job in sorted(previous, key=lambda j: str(j.get("createdAt") or ""), reverse=True):
             state = job_state(job)
@@ -294,22 +277,7 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
                 )
                 self.job_id = str(job["id"])
                 return job
-        job = hook.submit_job(
-            image=self.image,
-            name=self.name,
-            command=self.command,
-            env_vars=self.env_vars,
-            gpu=self.gpu,
-            gpu_model=self.gpu_model,
-            cpu=self.cpu,
-            flavor=self.flavor,
-            volumes=self.volumes,
-            labels={**(self.labels or {}), **labels},
-            ssh_public_keys=self.ssh_public_keys,
-            default_http_port=self.default_http_port,
-            timeout=self.job_timeout,
-            unsecure_http=self.unsecure_http,
-        )
+        job = hook.submit_job(self.job_spec(extra_labels=labels))
         self.job_id = str(job["id"])
         return job
 
@@ -326,8 +294,6 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
             return hook.get_job_status(str(external_id))
 
     def is_job_active(self, status: str) -> bool:
-        from airflow_ovhcloud.hooks.ai_training import TERMINAL_STATES
-
         return status not in TERMINAL_STATES
 
     def is_job_succeeded(self, status: str) -> bool:
@@ -366,7 +332,7 @@ class OVHCloudAITrainingWaitForJobOperator(_WaitingOperator):
         self,
         *,
         job_id: str,
-        ovh_conn_id: str = DEFAULT_CONN_ID,
+        ovh_conn_id: str = TRAINING_CONN_ID,
         region: str | None = None,
         target_states: list[str] | None = None,
         failure_states: list[str] | None = None,
@@ -424,7 +390,7 @@ class OVHCloudAITrainingGetLogsOperator(_JobOperator):
         self,
         *,
         job_id: str,
-        ovh_conn_id: str = DEFAULT_CONN_ID,
+        ovh_conn_id: str = TRAINING_CONN_ID,
         region: str | None = None,
         tail: int | None = None,
         **kwargs: Any,

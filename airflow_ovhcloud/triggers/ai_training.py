@@ -9,7 +9,9 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-DEFAULT_CONN_ID = "ovh_ai_training_default"
+from airflow_ovhcloud.constants import TRAINING_CONN_ID
+from airflow_ovhcloud.exceptions import OVHCloudAIError, OVHCloudAIRequestError
+from airflow_ovhcloud.utils.jobs import JobWatch, error_event, success_event
 
 
 class OVHCloudAITrainingJobTrigger(BaseTrigger):
@@ -20,15 +22,16 @@ class OVHCloudAITrainingJobTrigger(BaseTrigger):
     core. ``deadline`` is wall-clock time (epoch seconds) so a trigger moved to another triggerer
     keeps its original time limit.
 
-    Events: ``{"status": "success", "job": ...}``, ``{"status": "failure", "state", "message",
-    "job"}``, ``{"status": "timeout", "message"}`` or ``{"status": "error", "message",
-    "permanent"}``; job dicts have their environment values redacted.
+    Events (built and read back by :mod:`airflow_ovhcloud.utils.jobs`): ``{"status": "success",
+    "job": ...}``, ``{"status": "failure", "state", "message", "job"}``, ``{"status": "timeout",
+    "message"}`` or ``{"status": "error", "message", "permanent"}``; job dicts have their
+    environment values redacted.
     """
 
     def __init__(
         self,
         job_id: str,
-        ovh_conn_id: str = DEFAULT_CONN_ID,
+        ovh_conn_id: str = TRAINING_CONN_ID,
         region: str | None = None,
         target_states: list[str] | None = None,
         failure_states: list[str] | None = None,
@@ -70,14 +73,6 @@ class OVHCloudAITrainingJobTrigger(BaseTrigger):
         return OVHCloudAITrainingHook(ovh_conn_id=self.ovh_conn_id, region=self.region)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_ovhcloud.exceptions import OVHCloudAIPermanentError, OVHCloudAIRequestError
-        from airflow_ovhcloud.hooks.ai_training import (
-            JobWatch,
-            OVHCloudAIJobFailedError,
-            OVHCloudAIJobTimeoutError,
-            redact_job,
-        )
-
         hook = self._hook()
         watch = JobWatch(
             self.job_id,
@@ -93,39 +88,15 @@ class OVHCloudAITrainingJobTrigger(BaseTrigger):
             while True:
                 try:
                     job = await asyncio.to_thread(hook.get_job, self.job_id)
-                    if watch.finished(job):
-                        yield TriggerEvent({"status": "success", "job_id": self.job_id, "job": redact_job(job)})
-                        return
-                except OVHCloudAIJobFailedError as exc:
-                    yield TriggerEvent(
-                        {
-                            "status": "failure",
-                            "job_id": self.job_id,
-                            "state": exc.state,
-                            "message": str(exc),
-                            "job": redact_job(exc.job),
-                        }
-                    )
-                    return
-                except OVHCloudAIPermanentError as exc:
-                    yield TriggerEvent(
-                        {"status": "error", "job_id": self.job_id, "message": str(exc), "permanent": True}
-                    )
-                    return
                 except OVHCloudAIRequestError as exc:
-                    try:
-                        watch.failed_poll(exc)
-                    except OVHCloudAIRequestError:
-                        yield TriggerEvent(
-                            {"status": "error", "job_id": self.job_id, "message": str(exc), "permanent": False}
-                        )
+                    watch.failed_poll(exc)  # re-raises what a retry cannot fix, or too many in a row
+                else:
+                    if watch.finished(job):  # raises on a failure state
+                        yield TriggerEvent(success_event(self.job_id, job))
                         return
-                try:
-                    wait = watch.next_wait()
-                except OVHCloudAIJobTimeoutError as exc:
-                    yield TriggerEvent({"status": "timeout", "job_id": self.job_id, "message": str(exc)})
-                    return
-                await asyncio.sleep(wait)
+                await asyncio.sleep(watch.next_wait())  # raises once the deadline passed
+        except OVHCloudAIError as exc:
+            yield TriggerEvent(error_event(self.job_id, exc))
         finally:
             await asyncio.to_thread(hook.close)
 

@@ -38,12 +38,13 @@ def start_emulator() -> tuple[subprocess.Popen[str], str, str]:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    from airflow_ovhcloud.hooks import ai_training
+    from airflow_ovhcloud.hooks.ai_training import OVHCloudAITrainingHook
     from airflow_ovhcloud.triggers.ai_training import OVHCloudAITrainingJobTrigger
+    from airflow_ovhcloud.utils.jobs import JobWatch
 
     # Count what the triggers really do: job GETs sent, and poll intervals slept.
     counts = {"get_job": 0, "next_wait": 0}
-    for cls, name in ((ai_training.OVHCloudAITrainingHook, "get_job"), (ai_training.JobWatch, "next_wait")):
+    for cls, name in ((OVHCloudAITrainingHook, "get_job"), (JobWatch, "next_wait")):
         original = getattr(cls, name)
 
         def counted(*args: Any, _original: Any = original, _name: str = name) -> Any:

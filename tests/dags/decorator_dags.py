@@ -207,6 +207,15 @@ def training_bad_returns() -> None:
     not_a_dict()
 
 
+@dag(dag_id="test_training_all_spec_fields", start_date=START, schedule=None, catchup=False)
+def training_all_spec_fields() -> None:
+    @task.ovh_training(image="pytorch/pytorch", wait_for_completion=False, ssh_public_keys=["ssh-ed25519 AAAA k"])
+    def every_field() -> dict[str, object]:
+        return {"job_timeout": 600, "timeout_auto_restart": True, "read_user": "reader", "shutdown": "stop"}
+
+    every_field()
+
+
 chat_mapping()
 chat_features()
 chat_bad_returns()
@@ -215,3 +224,4 @@ embed_dag()
 embed_bad()
 training_mapped()
 training_bad_returns()
+training_all_spec_fields()

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG
+from pydantic import BaseModel
 
 from airflow_ovhcloud.operators.ai_endpoints import (
     OVHCloudAIEndpointsChatCompletionsOperator,
@@ -61,4 +62,41 @@ with DAG("test_endpoints_operator_overloaded", start_date=START, schedule=None, 
         messages=[{"role": "user", "content": "hello"}],
         retries=1,
         retry_delay=timedelta(seconds=0),
+    )
+
+
+class Verdict(BaseModel):
+    """A pydantic model the classic operator turns into a json_schema response_format."""
+
+    label: str
+    confidence: float
+
+
+with DAG("test_endpoints_operator_answers", start_date=START, schedule=None, catchup=False) as answers_dag:
+    OVHCloudAIEndpointsChatCompletionsOperator(
+        task_id="structured",
+        model="Meta-Llama-3_3-70B-Instruct",
+        messages=[{"role": "user", "content": "Classify: great product"}],
+        system_prompt="You classify reviews.",
+        response_format=Verdict,
+        returns="answer",
+    )
+    OVHCloudAIEndpointsChatCompletionsOperator(
+        task_id="text",
+        model="Meta-Llama-3_3-70B-Instruct",
+        messages=[{"role": "system", "content": "Own system."}, {"role": "user", "content": "Hi"}],
+        system_prompt="Ignored: the messages have one.",
+        returns="answer",
+    )
+    OVHCloudAIEndpointsChatCompletionsOperator(
+        task_id="full",
+        model="Meta-Llama-3_3-70B-Instruct",
+        messages=[{"role": "user", "content": "Hello"}],
+        temperature=None,
+        response_format=Verdict,
+    )
+    OVHCloudAIEndpointsEmbeddingOperator(
+        task_id="embed_many",
+        model="BGE-M3",
+        input=[f"text {i}" for i in range(150)],
     )
