@@ -11,17 +11,18 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from http import HTTPStatus
 from itertools import takewhile
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, NewConnectionError, ResponseError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
@@ -30,6 +31,7 @@ from airflow_ovhcloud.exceptions import (
     PERMANENT_STATUSES,
     OVHCloudAIClientError,
     OVHCloudAIConfigurationError,
+    OVHCloudAIInvalidInputError,
     OVHCloudAIRequestError,
 )
 
@@ -51,6 +53,11 @@ MAX_TOTAL_WAIT = 300.0
 POOL_SIZE = 32
 #: How much of a service's error body goes into an exception message.
 MAX_SERVICE_MESSAGE = 500
+#: Seconds a streamed answer may take from its first byte to ``[DONE]`` unless the connection says otherwise.
+DEFAULT_STREAM_TIMEOUT = 600.0
+#: Secrets shorter than this are not redacted from messages (they would blank out ordinary words);
+#: Airflow's own masker draws the line at 5.
+MIN_SECRET_LENGTH = 4
 
 _LOOPBACK_HOSTS = ("localhost", "127.", "[::1]", "::1")
 
@@ -72,9 +79,11 @@ class _LoggingRetry(Retry):
         waited: float = 0.0,
         next_wait: float = 0.0,
         unsafe_posts: frozenset[str] = frozenset(),
+        on_rate_limited: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.on_rate_limited = on_rate_limited
         self.label = label
         self.logger = logger or logging.getLogger(__name__)
         self.waited = waited
@@ -87,7 +96,15 @@ class _LoggingRetry(Retry):
         kw.setdefault("waited", self.waited)
         kw.setdefault("next_wait", 0.0)
         kw.setdefault("unsafe_posts", self.unsafe_posts)
+        kw.setdefault("on_rate_limited", self.on_rate_limited)
         return super().new(**kw)
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        """A ``Retry-After`` that is neither seconds nor an HTTP date is ignored: plain backoff applies."""
+        try:
+            return super().get_retry_after(response)
+        except InvalidHeader:
+            return None
 
     def get_backoff_time(self) -> float:
         errors = len(list(takewhile(lambda h: h.redirect_location is None, reversed(self.history))))
@@ -112,6 +129,8 @@ class _LoggingRetry(Retry):
             refused = response is not None and response.status in self.RETRY_AFTER_STATUS_CODES
             if not refused:
                 raise MaxRetryError(_pool, url or "", error or ResponseError(f"HTTP {response and response.status}"))  # type: ignore[arg-type]
+        if response is not None and response.status == 429 and self.on_rate_limited is not None:
+            self.on_rate_limited()
         new: _LoggingRetry = super().increment(method, url, response, error, _pool, _stacktrace)
         retry_after = new.get_retry_after(response) if response is not None else None
         if retry_after is not None:
@@ -185,8 +204,8 @@ class _DropUrllib3RetryWarning(logging.Filter):
 logging.getLogger("urllib3.connectionpool").addFilter(_DropUrllib3RetryWarning())
 
 
-def service_message_of(body: bytes | str | None) -> str:
-    """Extract the service's own message from an error body in any of the shapes it uses."""
+def service_message_of(body: bytes | str | None, limit: int | None = MAX_SERVICE_MESSAGE) -> str:
+    """Extract the service's own message from an error body in any of the shapes it uses (``limit`` characters)."""
     if body is None:
         return ""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
@@ -196,7 +215,7 @@ def service_message_of(body: bytes | str | None) -> str:
     try:
         data = json.loads(text)
     except ValueError:
-        return text[:MAX_SERVICE_MESSAGE]
+        return text[:limit]
     message: Any = None
     if isinstance(data, dict):
         err = data.get("error")
@@ -209,16 +228,28 @@ def service_message_of(body: bytes | str | None) -> str:
         message = text
     if not isinstance(message, str):
         message = json.dumps(message)
-    return message[:MAX_SERVICE_MESSAGE]
+    return message[:limit]
 
 
-def unexpected_answer(service: str, what: str, value: Any, expected: str) -> OVHCloudAIRequestError:
-    """The error for a 2xx answer whose shape is not what the service documents."""
-    snippet = json.dumps(value, default=str)[:200]
-    return OVHCloudAIRequestError(
-        f"Request to OVHcloud {service} failed: unexpected {what} response: {snippet}. Check that the "
-        f"connection points at {expected}."
-    )
+def redact_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each secret replaced by ``***``: raw, JSON-escaped, ``repr``-escaped, percent-encoded."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        forms.update(
+            {
+                secret,
+                json.dumps(secret)[1:-1],
+                json.dumps(secret, ensure_ascii=False)[1:-1],
+                repr(secret)[1:-1],
+                repr(secret.encode("utf-8", "backslashreplace"))[2:-1],
+                quote(secret, safe=""),
+            }
+        )
+    for form in sorted((f for f in forms if f), key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text
 
 
 def base_url_from_connection(
@@ -229,21 +260,48 @@ def base_url_from_connection(
     default: str,
     default_path: str = "",
     strip_path: str = "",
+    conn_id: str = "",
 ) -> str:
     """Return the base URL a connection asks for, or ``default`` when it names no host.
 
     ``host`` may be a full URL (``http://127.0.0.1:8080/v1``) or a bare host name; a bare
     loopback host gets ``http``, any other ``https``. ``port`` and ``schema`` (the path part of a
-    connection URI) fill in what the host leaves out.
+    connection URI) fill in what the host leaves out. A host that is not http(s), has a bad port
+    or IPv6 literal, or carries credentials is a configuration error (credentials never shown).
     """
     if not host:
         return default.rstrip("/")
+    where = f"connection '{conn_id}'" if conn_id else "the connection"
+    if not isinstance(host, str) or any(c.isspace() for c in host.strip()):
+        raise OVHCloudAIConfigurationError(f"The host of {where} must be a URL or a host name without spaces.")
+    host = host.strip()
     if "://" not in host:
         scheme = "http" if host.startswith(_LOOPBACK_HOSTS) else "https"
         host = f"{scheme}://{host}"
-    parts = urlsplit(host)
+    try:
+        parts = urlsplit(host)
+        host_port = parts.port
+        hostname = parts.hostname
+    except ValueError as exc:  # a non-numeric or out-of-range port, a broken IPv6 literal
+        raise OVHCloudAIConfigurationError(
+            f"The host of {where} is not a valid URL ({_without_userinfo(str(exc))}): use "
+            "https://host[:port][/path], with an IPv6 address in brackets."
+        ) from None
+    if parts.username is not None or parts.password is not None:
+        raise OVHCloudAIConfigurationError(
+            f"The host of {where} carries credentials (user:password@...): remove them from the host; the "
+            "API key or token goes in the connection's password field."
+        )
+    if parts.scheme not in ("http", "https"):
+        raise OVHCloudAIConfigurationError(
+            f"The host of {where} uses the scheme {parts.scheme[:20]!r}: only http:// and https:// are supported."
+        )
+    if not hostname:
+        raise OVHCloudAIConfigurationError(f"The host of {where} names no host: use https://host[:port][/path].")
     netloc = parts.netloc
-    if port and parts.port is None:
+    if port and host_port is None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise OVHCloudAIConfigurationError(f"The port of {where} must be 1-65535, got {str(port)[:20]!r}.")
         netloc = f"{netloc}:{port}"
     path = parts.path.rstrip("/")
     if not path and schema:
@@ -253,6 +311,10 @@ def base_url_from_connection(
     if not path and default_path:
         path = default_path
     return urlunsplit((parts.scheme, netloc, path, "", ""))
+
+
+def _without_userinfo(text: str) -> str:
+    return re.sub(r"//[^/@\s]*@", "//", text)
 
 
 class OVHCloudHTTPClient:
@@ -276,6 +338,7 @@ class OVHCloudHTTPClient:
         token_hint: str | None = None,
         logger: Any = None,
         unsafe_posts: frozenset[str] = frozenset(),
+        stream_timeout: float = DEFAULT_STREAM_TIMEOUT,
     ) -> None:
         if max_retries < 0:
             raise OVHCloudAIConfigurationError(f"max_retries must be 0 or more, got {max_retries}.")
@@ -286,12 +349,16 @@ class OVHCloudHTTPClient:
         self._token = token
         self.conn_id = conn_id
         self.timeout = timeout
+        self.stream_timeout = stream_timeout
         self.max_retries = max_retries
         self.backoff_factor = backoff_factor
         self.token_hint = token_hint or f"the token in the password of Airflow connection '{conn_id}'"
         self.log = logger or logging.getLogger(__name__)
         self.unsafe_posts = frozenset(urlsplit(self.url(p)).path for p in unsafe_posts)
         self._session: requests.Session | None = None
+        self._secrets: set[str] = set()
+        #: Told of every 429 the service answers, retried or not (a client-side rate limiter slows down).
+        self.rate_limit_listeners: list[Any] = []
 
     def __repr__(self) -> str:
         return f"<OVHCloudHTTPClient {self.service} {self.base_url} conn_id={self.conn_id!r}>"
@@ -317,6 +384,7 @@ class OVHCloudHTTPClient:
                 label=f"OVHcloud {self.service}",
                 logger=self.log,
                 unsafe_posts=self.unsafe_posts,
+                on_rate_limited=self._rate_limited,
             )
             session = requests.Session()
             # Enough pooled connections for the embedding batches a hook may send concurrently.
@@ -342,8 +410,49 @@ class OVHCloudHTTPClient:
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+    def _rate_limited(self) -> None:
+        for listener in list(self.rate_limit_listeners):
+            listener()
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        """Values this client sent (job env values) that no message may repeat; ``redact`` hides them."""
+        self._secrets.update(v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH)
+
+    def redact(self, text: str) -> str:
+        """The one redaction step: every message built from a service's or network's answer passes here.
+
+        Hides the token and the secrets this client sent, raw and in the escaped forms an echo may
+        carry them in (JSON, Python ``repr``, percent-encoding).
+        """
+        return redact_secrets(text, [self._token, *self._secrets])
+
+    def clip(self, value: Any, limit: int = 200) -> str:
+        """At most ``limit`` characters of a value from the network, redacted before it is cut."""
+        if isinstance(value, (bytes, bytearray)):
+            value = bytes(value[: limit * 8 + 4096]).decode("utf-8", "replace")
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        slack = 8 * max((len(s) for s in (self._token, *self._secrets)), default=0) + 16
+        return self.redact(text[: limit + slack])[:limit]
+
+    def unexpected_answer(self, what: str, value: Any, expected: str) -> OVHCloudAIRequestError:
+        """The error for a 2xx answer whose shape is not what the service documents."""
+        snippet = self.clip(value)
+        return OVHCloudAIRequestError(
+            f"Request to OVHcloud {self.service} failed: unexpected {what} response: {snippet}. Check that the "
+            f"connection '{self.conn_id}' points at {expected} (base URL {self.base_url})."
+        )
+
+    def _encode(self, method: str, path: str, json_body: Any) -> bytes | None:
+        """The JSON body, or a permanent error naming what cannot be sent (bytes, sets, NaN...)."""
+        if json_body is None:
+            return None
+        try:
+            return json.dumps(json_body, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise OVHCloudAIInvalidInputError(
+                f"Invalid request to OVHcloud {self.service}: the body of {method} {path} cannot be sent as "
+                f"JSON ({exc}). Pass strings, numbers, booleans, lists and dicts only."
+            ) from None
 
     def request(
         self,
@@ -355,33 +464,77 @@ class OVHCloudHTTPClient:
         stream: bool = False,
         accept: str = "application/json",
         not_found_hint: str | None = None,
+        secrets: Iterable[str] = (),
     ) -> requests.Response:
-        """Send one request (with retries) and return the successful response, or raise mapped."""
+        """Send one request (with retries) and return the successful response, or raise mapped.
+
+        A plain answer's body is read here and must be complete within ``timeout`` seconds of its
+        headers (a body that trickles in cannot hold the task forever); a streamed one is read by
+        :meth:`stream_lines`, within ``stream_timeout``. ``secrets`` (job env values) are hidden
+        from every message this client builds from then on.
+        """
+        self.add_secrets(secrets)
         url = self.url(path)
         path = "/" + path.lstrip("/")
+        data = self._encode(method, path, json_body)
+        unsafe = method == "POST" and urlsplit(url).path in self.unsafe_posts
         try:
             response = self.session.request(
                 method,
                 url,
-                json=json_body,
+                data=data,
                 params=params,
-                stream=stream,
+                stream=True,
                 timeout=self.timeout,
                 headers={"Accept": accept},
             )
         except requests.RequestException as exc:
-            unsafe = method == "POST" and urlsplit(url).path in self.unsafe_posts
             raise self.network_error(method, path, exc, not_resent=unsafe) from None
         if response.status_code >= 400:
             try:
-                body = response.content
-            except requests.RequestException:
+                body = self._read_body(response, method, path)
+            except OVHCloudAIRequestError:
                 body = b""
-            finally:
-                response.close()
-            unsafe = method == "POST" and urlsplit(url).path in self.unsafe_posts
             raise self.error_for_status(method, path, response.status_code, body, not_found_hint, not_resent=unsafe)
+        if not stream:
+            # What requests' Response.content does, with a deadline: .content/.json()/.text then work.
+            response._content = self._read_body(response, method, path)
         return response
+
+    def _read_body(self, response: requests.Response, method: str, path: str) -> bytes:
+        deadline = time.monotonic() + self.timeout
+        chunks: list[bytes] = []
+        try:
+            for chunk in self._chunks(response):
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise self.deadline_error(method, path, self.timeout, "the answer")
+        finally:
+            response.close()
+        return b"".join(chunks)
+
+    def _chunks(self, response: requests.Response) -> Iterator[bytes]:
+        """The body's bytes as they arrive (``read1``: whatever is there, never waiting for a full block)."""
+        raw = response.raw
+        try:
+            while True:
+                chunk = raw.read1(65536)
+                if not chunk:
+                    return
+                yield chunk
+        except (Urllib3HTTPError, requests.RequestException, OSError) as exc:
+            raise self.network_error(
+                response.request.method or "GET", urlsplit(response.url).path, exc, during_stream=True
+            ) from None
+
+    def deadline_error(self, method: str, path: str, limit: float, what: str) -> OVHCloudAIRequestError:
+        """The answer kept coming (or kept the connection open) past its deadline: retryable."""
+        return OVHCloudAIRequestError(
+            f"Request to OVHcloud {self.service} failed: {what} to {method} {path} was not complete within "
+            f"{limit:g} s. The service (or a proxy) kept it open; a retry may succeed. Raise the `timeout` "
+            f"(`stream_timeout` for streamed answers) extra of connection '{self.conn_id}' if answers are "
+            "really that slow."
+        )
 
     def request_json(
         self,
@@ -391,15 +544,18 @@ class OVHCloudHTTPClient:
         json_body: Any = None,
         params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         not_found_hint: str | None = None,
+        secrets: Iterable[str] = (),
     ) -> Any:
         """Send a request and decode its JSON answer (``None`` for an empty answer such as 204)."""
-        response = self.request(method, path, json_body=json_body, params=params, not_found_hint=not_found_hint)
+        response = self.request(
+            method, path, json_body=json_body, params=params, not_found_hint=not_found_hint, secrets=secrets
+        )
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return response.json()
+            return json.loads(response.content)
         except ValueError:
-            snippet = response.text[:200]
+            snippet = self.clip(response.content)
             raise OVHCloudAIRequestError(
                 f"Request to OVHcloud {self.service} failed: {method} {path} answered HTTP "
                 f"{response.status_code} with a body that is not JSON: {snippet!r}. Check that the "
@@ -419,25 +575,24 @@ class OVHCloudHTTPClient:
     ) -> str:
         """Send a request whose answer is plain text (job logs)."""
         response = self.request(method, path, params=params, accept="text/plain, */*", not_found_hint=not_found_hint)
-        return response.text
+        return response.content.decode(response.encoding or "utf-8", "replace")
 
-    def stream_lines(self, response: requests.Response) -> Iterator[bytes]:
-        """Yield a streamed response's lines as the bytes arrive (not after the whole body)."""
-        raw = response.raw
+    def stream_lines(self, response: requests.Response, stream_timeout: float | None = None) -> Iterator[bytes]:
+        """Yield a streamed response's lines as the bytes arrive, until ``stream_timeout`` runs out."""
+        limit = self.stream_timeout if stream_timeout is None else stream_timeout
+        deadline = time.monotonic() + limit
+        method, path = response.request.method or "POST", urlsplit(response.url).path
         buffer = b""
         try:
-            while True:
-                chunk = raw.read1(65536)
-                if not chunk:
-                    break
+            for chunk in self._chunks(response):
+                if time.monotonic() > deadline:
+                    raise self.deadline_error(method, path, limit, "the streamed answer")
                 buffer += chunk
                 if b"\n" not in chunk:
                     continue
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
                     yield line.rstrip(b"\r")
-        except (Urllib3HTTPError, requests.RequestException, OSError) as exc:
-            raise self.network_error("POST", urlsplit(response.url).path, exc, during_stream=True) from None
         finally:
             response.close()
         if buffer:
@@ -454,7 +609,7 @@ class OVHCloudHTTPClient:
         not_resent: bool = False,
     ) -> OVHCloudAIRequestError:
         """Map an HTTP error answer to the exception a person can act on."""
-        message = self._redact(service_message_of(body)) or "(no message in the response)"
+        message = self.clip(service_message_of(body, limit=None), MAX_SERVICE_MESSAGE) or "(no message in the response)"
         try:
             reason = HTTPStatus(status).phrase
         except ValueError:
@@ -495,12 +650,15 @@ class OVHCloudHTTPClient:
         self, method: str, path: str, exc: BaseException, *, during_stream: bool = False, not_resent: bool = False
     ) -> OVHCloudAIRequestError:
         """A failure with no HTTP answer at all: say what broke and what to check."""
-        reason = self._redact(_describe_network_error(exc))
-        if during_stream:
-            what = "the connection broke while the answer was streaming"
+        reason = self.redact(_describe_network_error(exc))
+        timed_out = isinstance(exc, requests.Timeout) or isinstance(_innermost(exc), (TimeoutError, Urllib3Timeout))
+        if during_stream and timed_out:
+            what = f"the answer stopped arriving for {self.timeout} s"
+        elif during_stream:
+            what = "the connection broke while the answer was arriving"
         elif isinstance(_innermost(exc), (NewConnectionError, ConnectionRefusedError)):
             what = "could not connect to the service"
-        elif isinstance(exc, requests.Timeout) or isinstance(_innermost(exc), (TimeoutError, Urllib3Timeout)):
+        elif timed_out:
             what = f"no answer within {self.timeout} s"
         else:
             what = "no answer from the service"

@@ -15,3 +15,5 @@ TRAINING_CONN_ENV = f"AIRFLOW_CONN_{TRAINING_CONN_ID.upper()}"
 EMBEDDING_BATCH_SIZE = 64
 #: Embedding requests in flight at once unless told otherwise: well under the 400 requests/minute rate limit.
 EMBEDDING_MAX_CONCURRENCY = 4
+#: Chat calls in flight at once in a many-prompt task unless told otherwise.
+MANY_MAX_CONCURRENCY = 16

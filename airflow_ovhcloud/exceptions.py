@@ -17,6 +17,7 @@ __all__ = [
     "OVHCloudAIClientError",
     "OVHCloudAIConfigurationError",
     "OVHCloudAIError",
+    "OVHCloudAIInvalidArgumentError",
     "OVHCloudAIInvalidInputError",
     "OVHCloudAIJobFailedError",
     "OVHCloudAIJobTimeoutError",
@@ -62,6 +63,13 @@ class OVHCloudAIConfigurationError(OVHCloudAIPermanentError):
 
 class OVHCloudAIInvalidInputError(OVHCloudAIPermanentError, ValueError):
     """Arguments rejected before any request is sent."""
+
+
+class OVHCloudAIInvalidArgumentError(OVHCloudAIInvalidInputError, TypeError):
+    """An operator or decorator argument refused when the DAG is parsed (the operator is built).
+
+    Also a ``TypeError``, which is what Python raises for a bad argument and what 0.2 raised here.
+    """
 
 
 class OVHCloudAIStreamError(OVHCloudAIRequestError):

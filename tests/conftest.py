@@ -1,62 +1,53 @@
-"""Test set-up: a private AIRFLOW_HOME configured before Airflow is first imported.
+"""Fixtures and hooks of the suite; what tests share by name lives in ``tests/helpers.py``.
 
-DAG-run tests copy their DAG files (tests/dags and examples/) into that home's dags folder, since
-``dag.test()`` only runs DAGs that live in the configured dags folder.
+- The emulator fixtures build on the ``ovhcloud_emulator`` fixture of the package's pytest plugin:
+  the suite sets its options (the recognisable token, connections that retry fast), and
+  ``emulator``/``emu`` are that same fixture under the names the tests use.
+- The secret scan runs when each process's session ends (each xdist worker scans its own
+  AIRFLOW_HOME): a secret found anywhere is an error at the teardown of the last test, so it fails
+  the run whatever the selection or order. When the whole suite ran, the main process also checks
+  that the scan had something to look at. Then the temporary AIRFLOW_HOME is removed.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-TESTS = Path(__file__).parent
-REPO = TESTS.parent
-AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-ovhcloud-tests-"))
-DAGS_FOLDER = AIRFLOW_HOME / "dags"
-DAGS_FOLDER.mkdir()
-os.environ["AIRFLOW_HOME"] = str(AIRFLOW_HOME)
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
-os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-# Tests must never reach a connection defined on the machine running them.
-for name in list(os.environ):
-    if name.startswith("AIRFLOW_CONN_OVH"):
-        del os.environ[name]
+from tests.helpers import (  # first: sets up AIRFLOW_HOME before anything imports Airflow
+    AIRFLOW_HOME,
+    DAGS_FOLDER,
+    REPO,
+    SCANNED_SECRETS,
+    SECRET_TOKEN,
+    TESTS,
+    ScanTotals,
+    SecretScan,
+)
 
-#: A recognisable token: tests assert it never shows up in logs, errors or XComs.
-SECRET_TOKEN = "sk-ovh-SECRET-4242-do-not-leak"
-#: Job environment values the test DAGs use; the closing secret scan looks for them too.
-ENV_SECRETS = ("hf_SECRET-env-value-777", "train-secret-123")
-#: Whatever each test printed and did not read itself (task logs, tracebacks): for the secret scan.
-LEFTOVER_OUTPUT: list[str] = []
+pytest_plugins = ["pytester"]
+
+SCAN = SecretScan(AIRFLOW_HOME, SCANNED_SECRETS)
+# Totals of the scans of this run (the workers' ones under xdist), and whether the selection
+# left out more than the packaging tests (which run no DAG).
+_RUN: dict[str, Any] = {"totals": ScanTotals(), "narrowed": False}
 
 
-@pytest.fixture(autouse=True)
-def _keep_output_for_the_secret_scan(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
-    yield
-    captured = capsys.readouterr()
-    LEFTOVER_OUTPUT.append(captured.out + captured.err)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, the packaging tests (a third of the suite's time) start first, in one worker.
 
-
-class StubTaskInstance:
-    """The few task-instance attributes the submit operator reads, for calling it outside a DAG run.
-
-    Used where a real run cannot express the scenario (a task killed mid-wait, then retried).
+    Handing out the longest work first keeps both workers busy until the end; the order is the same
+    in every worker, as xdist requires. A serial run keeps the file order.
     """
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("packaging") is None)
 
-    def __init__(self, map_index: int = -1, run_id: str = "manual__1") -> None:
-        self.dag_id, self.task_id, self.run_id, self.map_index = "dag", "train", run_id, map_index
-        self.stats_tags: dict[str, str] = {}
-        self.xcoms: dict[str, Any] = {}
 
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcoms[key] = json.loads(json.dumps(value))  # XCom values must be JSON-serialisable
+# -------------------------------------------------------------------------------------- Airflow
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +58,9 @@ def airflow_db() -> Path:
     for source in [*sorted((TESTS / "dags").glob("*.py")), *sorted((REPO / "examples").glob("*.py"))]:
         if source.name != "__init__.py":
             shutil.copyfile(source, DAGS_FOLDER / source.name)
-    return prepare_airflow_home(AIRFLOW_HOME, DAGS_FOLDER)
+    home = prepare_airflow_home(AIRFLOW_HOME, DAGS_FOLDER)
+    SCAN.uses_database = True
+    return home
 
 
 @pytest.fixture
@@ -78,13 +71,31 @@ def load_dag(airflow_db: Path) -> Any:
     return lambda file_name, dag_id: load(DAGS_FOLDER / file_name, dag_id)
 
 
-@pytest.fixture
-def emu() -> Iterator[Any]:
-    """A bare emulator (default token, no connection set), for the emulator's own tests."""
-    from airflow_ovhcloud.testing import OVHCloudAIEmulator
+# ------------------------------------------------------------------------------------- emulator
 
-    with OVHCloudAIEmulator() as emulator:
-        yield emulator
+
+@pytest.fixture
+def ovhcloud_emulator_options() -> dict[str, Any]:
+    """The suite's emulator takes the recognisable token the secret scan looks for."""
+    return {"token": SECRET_TOKEN}
+
+
+@pytest.fixture
+def ovhcloud_emulator_connection_extra() -> dict[str, Any]:
+    """Default connections that retry fast (10 ms backoff)."""
+    return {"backoff_factor": 0.01}
+
+
+@pytest.fixture
+def emulator(ovhcloud_emulator: Any) -> Any:
+    """The plugin's emulator, wired to both default connections (the name the DAG tests use)."""
+    return ovhcloud_emulator
+
+
+@pytest.fixture
+def emu(ovhcloud_emulator: Any) -> Any:
+    """The same emulator, under the name the emulator's own tests use."""
+    return ovhcloud_emulator
 
 
 @pytest.fixture
@@ -98,16 +109,86 @@ def http(emu: Any) -> Iterator[Any]:
     session.close()
 
 
-@pytest.fixture
-def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """An emulator with a recognisable token, and default connections that retry fast (10 ms backoff)."""
-    from airflow_ovhcloud.testing import OVHCloudAIEmulator
+# ---------------------------------------------------------------------------------- secret scan
 
-    with OVHCloudAIEmulator(token=SECRET_TOKEN) as emu:
-        conn = emu.endpoints_connection()
-        conn["extra"] = {"backoff_factor": 0.01}
-        monkeypatch.setenv("AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT", json.dumps(conn))
-        training = emu.training_connection()
-        training["extra"] = {"backoff_factor": 0.01}
-        monkeypatch.setenv("AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT", json.dumps(training))
-        yield emu
+
+@pytest.fixture(autouse=True)
+def _keep_output_for_the_secret_scan(
+    request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> Iterator[None]:
+    """Whatever a test printed and did not read itself (task logs, tracebacks) goes to the scan."""
+    yield
+    captured = capsys.readouterr()
+    SCAN.tests += 1
+    SCAN.keep_output(request.node.nodeid, captured.out + captured.err)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    SCAN.keep_output(f"{report.nodeid} (captured log, {report.when})", report.caplog)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _secret_scan(request: pytest.FixtureRequest) -> Iterator[None]:
+    """At the end of this process's session, scan what it left behind; a leak errors the last test."""
+    yield
+    totals, leaks = SCAN.run()
+    if leaks:
+        pytest.fail(f"secret scan: {len(leaks)} leak(s)\n" + "\n".join(leaks), pytrace=False)
+    worker_output = getattr(request.config, "workeroutput", None)
+    if worker_output is not None:  # an xdist worker: the controller adds the totals up
+        worker_output["secret_scan"] = totals.as_dict()
+    else:
+        _RUN["totals"] += totals
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if any(item.get_closest_marker("packaging") is None for item in items):
+        _RUN["narrowed"] = True
+        worker_output = getattr(items[0].config, "workeroutput", None)
+        if worker_output is not None:
+            worker_output["narrowed"] = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: add up the workers' scan totals."""
+    output = getattr(node, "workeroutput", {})
+    _RUN["totals"] += ScanTotals(**output.get("secret_scan", {}))
+    _RUN["narrowed"] = _RUN["narrowed"] or output.get("narrowed", False)
+
+
+def _whole_suite(config: pytest.Config) -> bool:
+    """No path, node id, ``-k`` or last-failed selection; ``-m`` may leave out the packaging tests only."""
+    return (
+        config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and not config.getoption("collectonly")
+        and not config.getoption("lf", False)
+        and not _RUN["narrowed"]
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    totals = _RUN["totals"]
+    if totals.tests:
+        terminalreporter.write_line(
+            f"secret scan: {totals.tests} tests' output, {totals.xcoms} XComs, {totals.rendered} rendered fields"
+            f" ({totals.masked} with masked values) and the task logs scanned"
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A whole, green run must have given the scan DAG runs to look at; then AIRFLOW_HOME goes away.
+
+    The home is removed here, after the scan (a session fixture's teardown) and, in an xdist
+    worker, before the worker reports it is done (its process may be stopped right after).
+    """
+    if not hasattr(session.config, "workerinput") and exitstatus == pytest.ExitCode.OK and _whole_suite(session.config):
+        shortfalls = _RUN["totals"].shortfalls()
+        if shortfalls:
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            message = "secret scan: the whole suite ran, yet the scan saw too little: " + ", ".join(shortfalls)
+            if reporter is not None:
+                reporter.write_line(message, red=True, bold=True)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)

@@ -16,7 +16,7 @@ from airflow_ovhcloud.exceptions import (
     OVHCloudAIStreamError,
 )
 from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
-from tests.conftest import SECRET_TOKEN
+from tests.helpers import SECRET_TOKEN
 
 MODEL = "Meta-Llama-3_3-70B-Instruct"
 HELLO = [{"role": "user", "content": "Say hello to Airflow"}]

@@ -17,7 +17,7 @@ from airflow_ovhcloud.hooks.ai_training import (
     OVHCloudAITrainingHook,
     filter_log_since,
 )
-from tests.conftest import SECRET_TOKEN
+from tests.helpers import SECRET_TOKEN
 
 IMAGE = "pytorch/pytorch:latest"
 

@@ -18,7 +18,7 @@ from airflow_ovhcloud.operators.ai_training import (
 )
 from airflow_ovhcloud.testing.dagrun import run_dag
 from airflow_ovhcloud.triggers.ai_training import OVHCloudAITrainingJobTrigger
-from tests.conftest import StubTaskInstance
+from tests.helpers import StubTaskInstance
 
 FILE = "training_operator_dags.py"
 ENV_SECRET = "hf_SECRET-env-value-777"

@@ -33,7 +33,7 @@ def test_complete_dags_in_the_docs_run_against_the_emulator(
     name: str, block: str, emulator: Any, airflow_db: Path
 ) -> None:
     from airflow_ovhcloud.testing.dagrun import fast_polling, parse_dags, run_dag
-    from tests.conftest import DAGS_FOLDER
+    from tests.helpers import DAGS_FOLDER
 
     path = DAGS_FOLDER / f"doc_{name}.py"
     path.write_text(block)

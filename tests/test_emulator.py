@@ -17,7 +17,8 @@ import pytest
 import requests
 
 from airflow_ovhcloud.testing import OVHCloudAIEmulator, RecordedRequest
-from airflow_ovhcloud.testing.emulator import MAX_BODY_BYTES, _SchemaExample
+from airflow_ovhcloud.testing.emulator import MAX_BODY_BYTES
+from airflow_ovhcloud.testing.emulator.endpoints.schema_example import schema_example
 
 if TYPE_CHECKING:
     pass
@@ -458,7 +459,7 @@ def test_json_schema_from_pydantic_validates(http: requests.Session, emu: OVHClo
 
 def test_recursive_schema_terminates_and_validates() -> None:
     schema = TreeNode.model_json_schema()
-    value = _SchemaExample(schema).value(schema)
+    value = schema_example(schema)
     TreeNode.model_validate(value)
 
 
@@ -496,9 +497,9 @@ def test_openai_parse_with_pydantic_model(client: openai.OpenAI) -> None:
 )
 def test_schema_values_validate(schema: dict[str, Any]) -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    value = _SchemaExample(schema).value(schema)
+    value = schema_example(schema)
     jsonschema.validate(value, schema)
-    assert _SchemaExample(schema).value(schema) == value  # deterministic
+    assert schema_example(schema) == value  # deterministic
 
 
 # ------------------------------------------------------------------------------------------- tools

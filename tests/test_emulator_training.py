@@ -689,6 +689,12 @@ def test_reset_clears_jobs_and_restores_training_knobs(http: requests.Session, e
 # ------------------------------------------------------------------------------------------ plugin
 
 
+@pytest.fixture
+def ovhcloud_emulator_connection_extra() -> dict[str, Any]:
+    """This module checks the plugin's connections as shipped: no extras (the suite's conftest sets some)."""
+    return {}
+
+
 def test_pytest_fixture_wires_the_training_connection(ovhcloud_emulator: OVHCloudAIEmulator) -> None:
     conn = json.loads(os.environ["AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT"])
     assert conn == ovhcloud_emulator.training_connection()

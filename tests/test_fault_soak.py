@@ -15,7 +15,7 @@ from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
 from airflow_ovhcloud.hooks.ai_training import OVHCloudAIJobTimeoutError, OVHCloudAITrainingHook
 from airflow_ovhcloud.operators.ai_training import OVHCloudAITrainingSubmitJobOperator
 from airflow_ovhcloud.triggers.ai_training import OVHCloudAITrainingJobTrigger
-from tests.conftest import StubTaskInstance
+from tests.helpers import StubTaskInstance
 
 CHATS = 1000
 BATCHES = 200

@@ -51,4 +51,6 @@ def check_decorator_kwargs(name: str, operator_class: type, kwargs: dict[str, An
     for key in unknown:
         close = difflib.get_close_matches(key, accepted, n=1)
         hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    raise TypeError(f"@task.{name} got unexpected argument(s): {', '.join(hints)}.")
+    from airflow_ovhcloud.exceptions import OVHCloudAIInvalidArgumentError
+
+    raise OVHCloudAIInvalidArgumentError(f"@task.{name} got unexpected argument(s): {', '.join(hints)}.")

@@ -17,28 +17,16 @@ from airflow.providers.common.compat.sdk import (
     task_decorator_factory,
 )
 
-from airflow_ovhcloud.constants import ENDPOINTS_CONN_ID
+from airflow_ovhcloud.constants import ENDPOINTS_CONN_ID, MANY_MAX_CONCURRENCY
 from airflow_ovhcloud.decorators._common import call_function, check_decorator_kwargs
 from airflow_ovhcloud.operators.ai_endpoints import OVHCloudAIEndpointsChatCompletionsOperator
-from airflow_ovhcloud.utils.chat import check_chat_options
+from airflow_ovhcloud.utils.chat import ChatItemError, call_from, check_chat_options
+from airflow_ovhcloud.utils.many import check_many_options
+from airflow_ovhcloud.utils.validation import argument_errors, check_bool, check_int
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-#: What a returned dict may set besides ``messages`` / ``prompt``: per-call overrides.
-CALL_OVERRIDES = (
-    "model",
-    "system_prompt",
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "stop",
-    "tools",
-    "tool_choice",
-    "response_format",
-    "stream",
-    "full_response",
-)
 _SET_DURING_EXECUTION = "set during execution"
 
 
@@ -79,49 +67,33 @@ class _OVHChatDecoratedOperator(DecoratedOperator, OVHCloudAIEndpointsChatComple
         )
 
     def execute(self, context: Context) -> Any:
-        self._use(call_function(self, context))
+        returned = call_function(self, context)
+        if self.many:
+            self.messages = returned  # a sequence: the operator makes one call per item
+        else:
+            self._use(returned)
         return super().execute(context)
 
     def _fail(self, problem: str, returned: Any) -> Exception:
         from airflow_ovhcloud.exceptions import OVHCloudAIInvalidInputError
+        from airflow_ovhcloud.utils.validation import shown
 
-        shown = repr(returned)
-        shown = shown if len(shown) <= 200 else shown[:197] + "..."
         return OVHCloudAIInvalidInputError(
             f"@task.ovh_chat task '{self.task_id}': {problem}; the function returned "
-            f"{type(returned).__name__} {shown}. Return a prompt string, a list of message dicts, or a "
+            f"{type(returned).__name__} {shown(returned, 200)}. Return a prompt string, a list of message dicts, or a "
             "dict with 'messages' or 'prompt' and optional overrides."
         )
 
     def _use(self, returned: Any) -> None:
         """Turn the function's return value into messages and per-call overrides (never rendered)."""
-        prompt: Any = returned
-        if isinstance(returned, dict):
-            unknown = sorted(set(returned) - {"messages", "prompt", *CALL_OVERRIDES})
-            if unknown:
-                raise self._fail(
-                    f"unknown keys {unknown} (valid: messages, prompt, {', '.join(CALL_OVERRIDES)})", returned
-                )
-            if ("messages" in returned) == ("prompt" in returned):
-                raise self._fail("a returned dict needs exactly one of 'messages' or 'prompt'", returned)
-            overrides = {key: returned[key] for key in CALL_OVERRIDES if key in returned}
-            try:
-                check_chat_options(**overrides)
-            except TypeError as exc:
-                raise self._fail(f"a bad override: {exc}", returned) from None
-            if "full_response" in overrides:
-                self.returns = "response" if overrides.pop("full_response") else "answer"
-            for key, value in overrides.items():
-                setattr(self, key, value)
-            prompt = returned.get("messages", returned.get("prompt"))
-        if isinstance(prompt, str):
-            if not prompt.strip():
-                raise self._fail("the prompt is empty", returned)
-            messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
-        elif isinstance(prompt, (list, tuple)) and prompt and all(isinstance(m, dict) for m in prompt):
-            messages = [dict(m) for m in prompt]
-        else:
-            raise self._fail("no usable prompt", returned)
+        try:
+            messages, overrides = call_from(returned)
+        except ChatItemError as exc:
+            raise self._fail(str(exc), returned) from None
+        if "full_response" in overrides:
+            self.returns = "response" if overrides.pop("full_response") else "answer"
+        for key, value in overrides.items():
+            setattr(self, key, value)
         if not self.model:
             raise self._fail("no model: set model= on the decorator or return it in a dict", returned)
         self.messages = messages
@@ -142,6 +114,10 @@ def ovh_chat_task(
     response_format: dict[str, Any] | type | None = None,
     stream: bool = False,
     full_response: bool = False,
+    many: bool = False,
+    max_concurrency: int = MANY_MAX_CONCURRENCY,
+    requests_per_minute: int | None = None,
+    on_error: str = "fail",
     **kwargs: Any,
 ) -> TaskDecorator:
     """``@task.ovh_chat``: the function returns a prompt; the task returns the model's answer.
@@ -151,6 +127,11 @@ def ovh_chat_task(
     arguments. XCom gets the answer's text; the parsed JSON with a JSON ``response_format`` or a
     pydantic model (validated against it); the assistant message when the model calls tools; the
     whole response with ``full_response=True``. Token usage goes to XCom key ``usage``.
+
+    With ``many=True`` the function returns a sequence of such items (a list, a tuple, or a mapped
+    task's results) and the task returns the list of answers in input order: ``max_concurrency``
+    calls at a time, at most ``requests_per_minute`` per model, failures per ``on_error``
+    (``"fail"`` or ``"skip"``; see docs/decorators.md).
     """
     check_decorator_kwargs("ovh_chat", _OVHChatDecoratedOperator, kwargs)
     # The operator checks these again when it is built; a mapped task's is built only when it runs.
@@ -160,9 +141,17 @@ def ovh_chat_task(
         temperature=temperature,
         max_tokens=max_tokens,
         top_p=top_p,
+        stop=stop,
+        tools=tools,
+        tool_choice=tool_choice,
         response_format=response_format,
+        stream=stream,
         full_response=full_response,
     )
+    with argument_errors():
+        check_bool("many", many)
+        check_many_options(max_concurrency, on_error)
+        check_int("requests_per_minute", requests_per_minute, minimum=1, allow_none=True)
     kwargs.setdefault("multiple_outputs", False)
     return task_decorator_factory(
         python_callable=python_callable,
@@ -179,5 +168,9 @@ def ovh_chat_task(
         response_format=response_format,
         stream=stream,
         full_response=full_response,
+        many=many,
+        max_concurrency=max_concurrency,
+        requests_per_minute=requests_per_minute,
+        on_error=on_error,
         **kwargs,
     )

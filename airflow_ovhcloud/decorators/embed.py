@@ -18,7 +18,10 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_ovhcloud.constants import EMBEDDING_BATCH_SIZE, EMBEDDING_MAX_CONCURRENCY, ENDPOINTS_CONN_ID
 from airflow_ovhcloud.decorators._common import call_function, check_decorator_kwargs
+from airflow_ovhcloud.exceptions import OVHCloudAIInvalidArgumentError
 from airflow_ovhcloud.operators.ai_endpoints import OVHCloudAIEndpointsEmbeddingOperator
+from airflow_ovhcloud.utils.many import materialize
+from airflow_ovhcloud.utils.validation import argument_errors, check_int, shown
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -49,11 +52,7 @@ class _OVHEmbedDecoratedOperator(DecoratedOperator, OVHCloudAIEndpointsEmbedding
         max_concurrency: int = EMBEDDING_MAX_CONCURRENCY,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(model, str) or not model:
-            raise TypeError(f"@task.ovh_embed needs model= (an embedding model name), got {model!r}")
-        for name, value in (("batch_size", batch_size), ("max_concurrency", max_concurrency)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise TypeError(f"{name} must be a positive integer, got {value!r}")
+        _check_embed_arguments(model, batch_size, max_concurrency)
         super().__init__(
             python_callable=python_callable,
             op_args=op_args,
@@ -73,9 +72,11 @@ class _OVHEmbedDecoratedOperator(DecoratedOperator, OVHCloudAIEndpointsEmbedding
 
             raise OVHCloudAIInvalidInputError(
                 f"@task.ovh_embed task '{self.task_id}': return a string or a list of strings to embed; the "
-                f"function returned {type(returned).__name__} {str(returned)[:100]!r}."
+                f"function returned {type(returned).__name__} {shown(returned, 100)}."
             )
-        texts = [returned] if single else list(returned)
+        texts = (
+            [returned] if single else materialize(returned, f"@task.ovh_embed task '{self.task_id}': the return value")
+        )
         if not texts:
             self.input = []
             return []
@@ -83,6 +84,16 @@ class _OVHEmbedDecoratedOperator(DecoratedOperator, OVHCloudAIEndpointsEmbedding
         response = super().execute(context)
         vectors = [item["embedding"] for item in response["data"]]
         return vectors[0] if single else vectors
+
+
+def _check_embed_arguments(model: Any, batch_size: Any, max_concurrency: Any) -> None:
+    if not isinstance(model, str) or not model:
+        raise OVHCloudAIInvalidArgumentError(
+            f"@task.ovh_embed needs model= (an embedding model name), got {shown(model)}"
+        )
+    with argument_errors():
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("max_concurrency", max_concurrency, minimum=1, maximum=32)
 
 
 def ovh_embed_task(
@@ -101,6 +112,7 @@ def ovh_embed_task(
     request, ``max_concurrency`` requests at a time; usage is summed into XCom key ``usage``.
     """
     check_decorator_kwargs("ovh_embed", _OVHEmbedDecoratedOperator, kwargs)
+    _check_embed_arguments(model, batch_size, max_concurrency)  # a mapped task's operator is built when it runs
     kwargs.setdefault("multiple_outputs", False)
     return task_decorator_factory(
         python_callable=python_callable,

@@ -21,6 +21,7 @@ from airflow_ovhcloud.constants import TRAINING_CONN_ID
 from airflow_ovhcloud.decorators._common import call_function, check_decorator_kwargs
 from airflow_ovhcloud.operators.ai_training import OVHCloudAITrainingSubmitJobOperator
 from airflow_ovhcloud.utils.job_spec import spec_field_names
+from airflow_ovhcloud.utils.validation import shown
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -73,7 +74,7 @@ class _OVHTrainingDecoratedOperator(DecoratedOperator, OVHCloudAITrainingSubmitJ
             raise OVHCloudAIInvalidInputError(
                 f"@task.ovh_training task '{self.task_id}': return a dict of job-spec fields, e.g. "
                 f"{{'image': ..., 'command': [...]}}; the function returned {type(returned).__name__} "
-                f"{str(returned)[:100]!r}."
+                f"{shown(returned, 100)}."
             )
         unknown = sorted(set(returned) - set(SPEC_FIELDS))
         if unknown:

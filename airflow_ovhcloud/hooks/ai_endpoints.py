@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import math
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from airflow_ovhcloud._http import base_url_from_connection, service_message_of, unexpected_answer
+from airflow_ovhcloud._http import MAX_SERVICE_MESSAGE, base_url_from_connection, service_message_of
 from airflow_ovhcloud.constants import (
     EMBEDDING_BATCH_SIZE,
     EMBEDDING_MAX_CONCURRENCY,
     ENDPOINTS_CONN_ID,
     ENDPOINTS_CONN_TYPE,
+    MANY_MAX_CONCURRENCY,
 )
 from airflow_ovhcloud.exceptions import (
     OVHCloudAIError,
@@ -22,8 +25,26 @@ from airflow_ovhcloud.exceptions import (
 )
 from airflow_ovhcloud.get_provider_info import ui_field_behaviour
 from airflow_ovhcloud.hooks.base import OVHCloudBaseHook
+from airflow_ovhcloud.utils.chat import check_chat_parameters
+from airflow_ovhcloud.utils.many import Progress, add_usage, check_many_options, run_many
+from airflow_ovhcloud.utils.ratelimit import RateLimiter
+from airflow_ovhcloud.utils.validation import check_int, check_str, shown
 
 CATALOG_URL = "https://endpoints.ai.cloud.ovh.net/catalog"
+
+
+@dataclass
+class ManyResults:
+    """What a many-call returns: results and errors by input index, and the summed token usage."""
+
+    results: dict[int, Any] = field(default_factory=dict)
+    errors: dict[int, OVHCloudAIError] = field(default_factory=dict)
+    usage: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+
+    def ordered(self) -> list[Any]:
+        """The results in input order, ``None`` where a call failed or was not made."""
+        return [self.results.get(index) for index in range(self.total)]
 
 
 class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
@@ -74,7 +95,9 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
 
     def get_base_url(self) -> str:
         conn = self.connection
-        return _base_url(conn.host, conn.port, conn.schema, self.BASE_URL)
+        return base_url_from_connection(
+            conn.host, conn.port, conn.schema, default=self.BASE_URL, default_path="/v1", conn_id=self.ovh_conn_id
+        )
 
     # ------------------------------------------------------------------ chat
 
@@ -101,6 +124,10 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
         body: dict[str, Any] = {"model": model, "messages": list(messages)}
         optional = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p, "stop": stop}
         optional.update(kwargs)
+        try:
+            check_chat_parameters(optional)
+        except OVHCloudAIInvalidInputError as exc:
+            raise OVHCloudAIInvalidInputError(f"Invalid chat request to OVHcloud AI Endpoints: {exc}") from None
         body.update({key: value for key, value in optional.items() if value is not None})
         if stream:
             body["stream"] = True
@@ -127,18 +154,32 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
         are not sent; other keyword arguments (``tools``, ``tool_choice``, ``response_format``,
         ``seed``, ``user``, ``stream_options``...) pass through unchanged.
         """
+        response = self._complete(model, messages, temperature, max_tokens, top_p, stream, stop, **kwargs)
+        self._log_usage("Chat completion", model, response.get("usage"))
+        return response
+
+    def _complete(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stream: bool = False,
+        stop: str | list[str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """One chat completion without the usage log line (many-calls log progress lines instead)."""
         if stream:
-            response = assemble_chat_stream(
+            return assemble_chat_stream(
                 self.stream_chat_completion(model, messages, temperature, max_tokens, top_p, stop=stop, **kwargs)
             )
-        else:
-            body = self._chat_body(model, messages, temperature, max_tokens, top_p, False, stop, kwargs)
-            response = self.http.request_json(
-                "POST", "chat/completions", json_body=body, not_found_hint=self._model_hint(model)
-            )
-            if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
-                raise _unexpected("chat completion", response)
-        self._log_usage("Chat completion", model, response.get("usage"))
+        body = self._chat_body(model, messages, temperature, max_tokens, top_p, False, stop, kwargs)
+        response = self.http.request_json(
+            "POST", "chat/completions", json_body=body, not_found_hint=self._model_hint(model)
+        )
+        if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
+            raise self._unexpected("chat completion", response)
         return response
 
     def stream_chat_completion(
@@ -192,29 +233,112 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
             "and before 'data: [DONE]'; the answer is incomplete. A retry may succeed.",
         )
 
-    @staticmethod
-    def _decode_chunk(payload: str) -> dict[str, Any]:
+    def _decode_chunk(self, payload: str) -> dict[str, Any]:
         try:
             chunk = json.loads(payload)
         except ValueError:
             raise OVHCloudAIStreamError(
                 f"Request to OVHcloud AI Endpoints failed: the stream sent an event that is not JSON: "
-                f"{payload[:200]!r}."
+                f"{self.http.clip(payload)!r}."
             ) from None
         if not isinstance(chunk, dict):
-            raise _unexpected("stream chunk", chunk)
+            raise self._unexpected("stream chunk", chunk)
         error = chunk.get("error")
         if error:
-            message = service_message_of(json.dumps(chunk))
+            message = self.http.clip(service_message_of(json.dumps(chunk), limit=None), MAX_SERVICE_MESSAGE)
             code = error.get("code") if isinstance(error, dict) else None
-            suffix = f" (code {code})" if code not in (None, "") else ""
+            suffix = f" (code {self.http.clip(code, 40)})" if code not in (None, "") else ""
             raise OVHCloudAIStreamError(
                 f"Request to OVHcloud AI Endpoints failed: the service sent an error in the middle of "
                 f"the stream{suffix}: {message}. A retry may succeed.",
                 service_message=message,
-                http_status=code if isinstance(code, int) else None,
+                http_status=code if isinstance(code, int) and not isinstance(code, bool) else None,
             )
         return chunk
+
+    def chat_completions(
+        self,
+        requests: Sequence[Mapping[str, Any]],
+        *,
+        max_concurrency: int = MANY_MAX_CONCURRENCY,
+        requests_per_minute: int | None = None,
+        on_error: str = "fail",
+        skip: Collection[int] = (),
+        keep: Callable[[int, dict[str, Any]], Any] | None = None,
+        on_result: Callable[[int, Any, Any], None] | None = None,
+    ) -> ManyResults:
+        """Run many chat completions, ``max_concurrency`` at a time, each as :meth:`chat_completion` would.
+
+        ``requests`` are :meth:`chat_completion` keyword dicts. ``requests_per_minute`` (else the
+        connection extra of that name) limits each model's calls with a :class:`RateLimiter`;
+        ``keep(index, response)`` turns each response into what is kept (by default the response;
+        the chat operator keeps only the answer, so 10,000 responses are never held at once).
+        With ``on_error="fail"`` no new call starts after a failure; with ``"skip"`` every request
+        is tried. Indices in ``skip`` are not sent (their answers are already known). A progress
+        line is logged at most every few seconds; ``on_result(index, kept, usage)`` sees each answer as
+        it arrives (to keep durable progress).
+        """
+        check_many_options(max_concurrency, on_error)
+        items = list(requests)
+        for index, request in enumerate(items):
+            if not isinstance(request, Mapping) or "model" not in request or "messages" not in request:
+                raise OVHCloudAIInvalidInputError(
+                    f"Invalid chat request {index}: each request is a dict of chat_completion() arguments with "
+                    f"'model' and 'messages', got {shown(request)}."
+                )
+        limiter = self._rate_limiter(requests_per_minute)
+        usage: dict[str, int] = {}
+        results: dict[int, Any] = {}
+        progress = Progress(len(items), "Chat completions", self.log, already_done=len(set(skip)))
+
+        def call(index: int, request: Mapping[str, Any]) -> tuple[Any, Any]:
+            if limiter is not None:
+                limiter.acquire(str(request["model"]))
+            response = self._complete(**request)
+            if limiter is not None:
+                limiter.succeeded()
+            # Turned into what is kept here, in the worker thread: a bad answer fails its own index.
+            return (keep(index, response) if keep is not None else response), response.get("usage")
+
+        def kept(index: int, outcome: tuple[Any, Any]) -> None:
+            value, response_usage = outcome
+            add_usage(usage, response_usage)
+            results[index] = value
+            if on_result is not None:
+                on_result(index, value, response_usage)
+
+        with self._listening(limiter):
+            _, errors = run_many(
+                items,
+                call,
+                max_concurrency=max_concurrency,
+                on_error=on_error,
+                skip=skip,
+                progress=progress,
+                on_result=kept,
+            )
+        progress.finish()
+        return ManyResults(results=results, errors=errors, usage=usage, total=len(items))
+
+    def _rate_limiter(self, requests_per_minute: int | None) -> RateLimiter | None:
+        if requests_per_minute is None:
+            requests_per_minute = self._number_extra("requests_per_minute", int, minimum=1)
+        if requests_per_minute is None:
+            return None
+        check_int("requests_per_minute", requests_per_minute, minimum=1)
+        return RateLimiter(requests_per_minute)
+
+    @contextmanager
+    def _listening(self, limiter: RateLimiter | None) -> Iterator[None]:
+        """Tell ``limiter`` of every 429 while a many-call runs."""
+        if limiter is None:
+            yield
+            return
+        self.http.rate_limit_listeners.append(limiter.rate_limited)
+        try:
+            yield
+        finally:
+            self.http.rate_limit_listeners.remove(limiter.rate_limited)
 
     # ------------------------------------------------------------ embeddings
 
@@ -222,22 +346,29 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
         """Embed one text or a list of texts; the answer's ``data`` is sorted by ``index``."""
         _check_model(model)
         _check_texts(input)
+        check_int("dimensions", kwargs.get("dimensions"), minimum=1, allow_none=True)
+        check_str("encoding_format", kwargs.get("encoding_format"), allow_none=True)
         body: dict[str, Any] = {"model": model, "input": input if isinstance(input, str) else list(input)}
         body.update({key: value for key, value in kwargs.items() if value is not None})
         response = self.http.request_json("POST", "embeddings", json_body=body, not_found_hint=self._model_hint(model))
         data = response.get("data") if isinstance(response, dict) else None
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-            raise _unexpected("embedding", response)
+            raise self._unexpected("embedding", response)
         expected = 1 if isinstance(input, str) else len(input)
         try:
             data.sort(key=lambda item: int(item["index"]))
-        except (KeyError, TypeError, ValueError):
-            raise _unexpected("embedding", {"data": "[items without an integer 'index']"}) from None
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise self._unexpected("embedding", {"data": "[items without an integer 'index']"}) from None
         if len(data) != expected:
             raise OVHCloudAIRequestError(
                 f"Request to OVHcloud AI Endpoints failed: sent {expected} inputs to model '{model}' "
                 f"but got {len(data)} embeddings back.",
             )
+        base64_ok = kwargs.get("encoding_format") == "base64"
+        for position, item in enumerate(data):
+            if not _is_vector(item.get("embedding"), base64_ok):
+                problem = f"data[{position}] has no 'embedding' list of numbers"
+                raise self._unexpected("embedding", {"problem": problem, "item": item})
         self._log_usage("Embedding", model, response.get("usage"), inputs=expected)
         return response
 
@@ -248,54 +379,84 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
         *,
         batch_size: int = EMBEDDING_BATCH_SIZE,
         max_concurrency: int = EMBEDDING_MAX_CONCURRENCY,
+        requests_per_minute: int | None = None,
+        done: Mapping[int, Mapping[str, Any]] | None = None,
+        on_batch: Callable[[int, dict[str, Any]], None] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Embed many texts in batches of ``batch_size`` requests, ``max_concurrency`` at a time.
 
         Every input is checked before the first request. Each batch is one request with the HTTP
-        core's retries; if a batch still fails, the error names its input range. The answer has
-        the shape of one big embedding response: ``data`` in input order (global ``index``) and
-        the batches' usage summed.
+        core's retries, paced by ``requests_per_minute`` (else the connection extra) like
+        :meth:`chat_completions`; if a batch still fails, the error names its input range. The
+        answer has the shape of one big embedding response: ``data`` in input order (global
+        ``index``) and the batches' usage summed. ``done`` maps batch numbers to answers already
+        known (durable progress: they are not sent again); ``on_batch`` sees each new answer.
         """
         _check_model(model)
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("max_concurrency", max_concurrency, minimum=1, maximum=32)
+        check_int("dimensions", kwargs.get("dimensions"), minimum=1, allow_none=True)
+        check_str("encoding_format", kwargs.get("encoding_format"), allow_none=True)
+        if isinstance(texts, (str, bytes, bytearray, Mapping)) or not isinstance(texts, Iterable):
+            raise OVHCloudAIInvalidInputError(
+                "Invalid embedding request to OVHcloud AI Endpoints: 'texts' must be a list of strings "
+                f"(create_embedding() embeds a single text), got {type(texts).__name__} {shown(texts)}."
+            )
         items = list(texts)
         if not items:
             return {"object": "list", "data": [], "model": model, "usage": {"prompt_tokens": 0, "total_tokens": 0}}
         _check_texts(items)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise OVHCloudAIInvalidInputError(f"batch_size must be a positive integer, got {batch_size!r}.")
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= 32:
-            raise OVHCloudAIInvalidInputError(
-                f"max_concurrency must be an integer from 1 to 32, got {max_concurrency!r}."
-            )
-        starts = range(0, len(items), batch_size)
+        batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+        limiter = self._rate_limiter(requests_per_minute)
+        answers: dict[int, Any] = {int(k): v for k, v in (done or {}).items() if 0 <= int(k) < len(batches)}
 
-        def embed(start: int) -> dict[str, Any]:
-            chunk = items[start : start + batch_size]
+        def embed(number: int, chunk: list[str]) -> dict[str, Any]:
+            start = number * batch_size
+            if limiter is not None:
+                limiter.acquire(model)
             try:
-                return self.create_embedding(model, chunk, **kwargs)
+                answer = self.create_embedding(model, chunk, **kwargs)
             except OVHCloudAIError as exc:
                 raise type(exc)(
                     f"Embedding inputs {start} to {start + len(chunk) - 1} (of {len(items)}) failed: {exc}",
                     http_status=exc.http_status,
                     service_message=exc.service_message,
                 ) from exc
+            if limiter is not None:
+                limiter.succeeded()
+            return answer
 
-        if len(starts) == 1:
-            return embed(0)  # one batch: the service's answer as it is
-        if max_concurrency == 1:
-            answers = [embed(start) for start in starts]
-        else:
-            with ThreadPoolExecutor(max_workers=min(max_concurrency, len(starts))) as pool:
-                answers = list(pool.map(embed, starts))
+        def kept(number: int, answer: dict[str, Any]) -> None:
+            answers[number] = answer
+            if on_batch is not None:
+                on_batch(number, answer)
+
+        progress = Progress(
+            len(batches), f"Embedding batches ({len(items)} inputs)", self.log, already_done=len(answers)
+        )
+        with self._listening(limiter):
+            _, errors = run_many(
+                batches,
+                embed,
+                max_concurrency=max_concurrency,
+                skip=set(answers),
+                progress=progress if len(batches) > 1 else None,
+                on_result=kept,
+            )
+        if errors:
+            raise errors[min(errors)]
+        if len(batches) > 1:
+            progress.finish()
+        if len(batches) == 1:
+            return dict(answers[0])  # one batch: the service's answer as it is
         data: list[dict[str, Any]] = []
         usage: dict[str, int] = {"prompt_tokens": 0, "total_tokens": 0}
-        for start, answer in zip(starts, answers, strict=True):
+        for number in range(len(batches)):
+            answer = answers[number]
             for item in answer["data"]:
-                data.append({**item, "index": start + int(item["index"])})
-            for key, value in (answer.get("usage") or {}).items():
-                if isinstance(value, int):
-                    usage[key] = usage.get(key, 0) + value
+                data.append({**item, "index": number * batch_size + int(item["index"])})
+            add_usage(usage, answer.get("usage"))
         return {"object": "list", "data": data, "model": answers[0].get("model", model), "usage": usage}
 
     # ---------------------------------------------------------------- models
@@ -305,7 +466,7 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
         response = self.http.request_json("GET", "models")
         data = response.get("data") if isinstance(response, dict) else response
         if not isinstance(data, list):
-            raise _unexpected("model list", response)
+            raise self._unexpected("model list", response)
         return [str(item["id"]) if isinstance(item, dict) and "id" in item else str(item) for item in data]
 
     def test_connection(self) -> tuple[bool, str]:
@@ -315,6 +476,9 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
         except Exception as exc:  # the UI wants a message, not a traceback
             return False, str(exc)
         return True, f"Connected to OVHcloud AI Endpoints at {self.get_base_url()}: {len(models)} models available."
+
+    def _unexpected(self, what: str, value: Any) -> OVHCloudAIRequestError:
+        return self.http.unexpected_answer(what, value, "an OpenAI-compatible endpoint")
 
     def _log_usage(self, what: str, model: str, usage: Any, inputs: int | None = None) -> None:
         count = f", {inputs} inputs" if inputs is not None else ""
@@ -335,18 +499,10 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
 # --------------------------------------------------------------------------- helpers
 
 
-def _base_url(host: str | None, port: int | None, schema: str | None, default: str) -> str:
-    return base_url_from_connection(host, port, schema, default=default, default_path="/v1")
-
-
-def _unexpected(what: str, value: Any) -> OVHCloudAIRequestError:
-    return unexpected_answer("AI Endpoints", what, value, "an OpenAI-compatible endpoint")
-
-
 def _check_model(model: Any) -> None:
     if not isinstance(model, str) or not model.strip():
         raise OVHCloudAIInvalidInputError(
-            f"Invalid request to OVHcloud AI Endpoints: 'model' must be a non-empty model name, got {model!r}."
+            f"Invalid request to OVHcloud AI Endpoints: 'model' must be a non-empty model name, got {shown(model)}."
         )
 
 
@@ -355,12 +511,12 @@ def _check_messages(messages: Any) -> None:
     if isinstance(messages, (str, bytes, dict)) or not isinstance(messages, Sequence) or not messages:
         raise OVHCloudAIInvalidInputError(
             f"{prefix}: 'messages' must be a non-empty list of message dicts such as "
-            f"{{'role': 'user', 'content': '...'}}, got {type(messages).__name__} {str(messages)[:100]!r}."
+            f"{{'role': 'user', 'content': '...'}}, got {type(messages).__name__} {shown(messages, 100)}."
         )
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             raise OVHCloudAIInvalidInputError(
-                f"{prefix}: messages[{i}] must be a dict, got {type(message).__name__} {str(message)[:100]!r}."
+                f"{prefix}: messages[{i}] must be a dict, got {type(message).__name__} {shown(message, 100)}."
             )
         role = message.get("role")
         if not isinstance(role, str) or not role:
@@ -368,15 +524,45 @@ def _check_messages(messages: Any) -> None:
                 f"{prefix}: messages[{i}] has no 'role' (expected 'system', 'user', 'assistant' or 'tool')."
             )
         content = message.get("content")
-        if isinstance(content, (str, list)):
+        if isinstance(content, str):
+            continue
+        if isinstance(content, list):
+            _check_content_parts(i, content)
             continue
         if content is None and message.get("tool_calls"):
             continue
         raise OVHCloudAIInvalidInputError(
-            f"{prefix}: messages[{i}] (role {role!r}) needs a 'content' string or list of parts"
+            f"{prefix}: messages[{i}] (role {shown(role)}) needs a 'content' string or list of parts"
             + (", or 'tool_calls'" if role == "assistant" else "")
-            + f"; got content {content!r}."
+            + f"; got content {shown(content, 100)}."
         )
+
+
+def _check_content_parts(i: int, parts: list[Any]) -> None:
+    for j, part in enumerate(parts):
+        if isinstance(part, dict) and isinstance(part.get("type"), str) and part["type"]:
+            continue
+        hint = (
+            " (for an image, send {'type': 'image_url', 'image_url': {'url': 'data:image/png;base64,...'}})"
+            if isinstance(part, (bytes, bytearray))
+            else ""
+        )
+        raise OVHCloudAIInvalidInputError(
+            f"Invalid chat request to OVHcloud AI Endpoints: messages[{i}].content[{j}] must be a content part dict "
+            f"with a 'type', such as {{'type': 'text', 'text': '...'}}{hint}; got {type(part).__name__} {shown(part)}."
+        )
+
+
+def _is_vector(value: Any, base64_ok: bool) -> bool:
+    """A non-empty list of finite numbers (a string with ``encoding_format="base64"``); bools are not numbers."""
+    if isinstance(value, str):
+        return base64_ok and bool(value)
+    if not isinstance(value, list) or not value or not set(map(type, value)) <= {float, int}:
+        return False
+    try:
+        return math.isfinite(sum(value))
+    except OverflowError:  # ints too large for a float
+        return False
 
 
 def _check_texts(texts: Any) -> None:
@@ -388,14 +574,14 @@ def _check_texts(texts: Any) -> None:
     if isinstance(texts, (bytes, dict)) or not isinstance(texts, Sequence) or not texts:
         raise OVHCloudAIInvalidInputError(
             f"{prefix}: 'input' must be a string or a non-empty list of strings, "
-            f"got {type(texts).__name__} {str(texts)[:100]!r}."
+            f"got {type(texts).__name__} {shown(texts, 100)}."
         )
     bad = [i for i, text in enumerate(texts) if not isinstance(text, str) or not text.strip()]
     if bad:
-        shown = ", ".join(str(i) for i in bad[:20]) + (" ..." if len(bad) > 20 else "")
+        positions = ", ".join(str(i) for i in bad[:20]) + (" ..." if len(bad) > 20 else "")
         raise OVHCloudAIInvalidInputError(
-            f"{prefix}: inputs at positions {shown} are not non-empty strings "
-            f"(e.g. {texts[bad[0]]!r}); every input must be a non-empty string."
+            f"{prefix}: inputs at positions {positions} are not non-empty strings "
+            f"(e.g. {shown(texts[bad[0]])}); every input must be a non-empty string."
         )
 
 
@@ -403,42 +589,49 @@ def assemble_chat_stream(chunks: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Fold streamed chunks into the ``chat.completion`` dict a non-streamed call would return.
 
     Content and reasoning deltas are concatenated, tool-call fragments are joined by their
-    ``index``, and the usage chunk (sent with ``stream_options.include_usage``) is kept.
+    ``index``, and the usage chunk (sent with ``stream_options.include_usage``) is kept. A chunk
+    of another shape (``choices`` not a list, a ``delta`` or tool call that is not an object, an
+    ``index`` that is not an integer) raises :class:`~airflow_ovhcloud.exceptions.OVHCloudAIStreamError`.
     """
     result: dict[str, Any] = {"id": None, "object": "chat.completion", "created": None, "model": None}
     choices: dict[int, dict[str, Any]] = {}
     usage: Any = None
-    for chunk in chunks:
+    for number, chunk in enumerate(chunks, start=1):
+        if not isinstance(chunk, Mapping):
+            raise _bad_chunk(number, "the chunk", chunk, "an object")
         for key in ("id", "created", "model", "system_fingerprint"):
             if result.get(key) is None and chunk.get(key) is not None:
                 result[key] = chunk[key]
         if chunk.get("usage"):
             usage = chunk["usage"]
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict):
-                continue
+        for where, choice in _stream_list(number, "choices", chunk.get("choices")):
             state = choices.setdefault(
-                int(choice.get("index", 0)),
+                _stream_index(number, where, choice),
                 {"role": None, "content": [], "reasoning": [], "tools": {}, "finish_reason": None},
             )
-            delta = choice.get("delta") or {}
-            state["role"] = state["role"] or delta.get("role")
+            delta = _stream_object(number, f"{where}.delta", choice.get("delta"))
+            if state["role"] is None and isinstance(delta.get("role"), str):
+                state["role"] = delta["role"]
             if isinstance(delta.get("content"), str):
                 state["content"].append(delta["content"])
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if isinstance(reasoning, str):
                 state["reasoning"].append(reasoning)
-            for call in delta.get("tool_calls") or ():
+            for call_where, call in _stream_list(number, f"{where}.delta.tool_calls", delta.get("tool_calls")):
                 slot = state["tools"].setdefault(
-                    int(call.get("index", 0)), {"id": None, "type": "function", "name": [], "arguments": []}
+                    _stream_index(number, call_where, call),
+                    {"id": None, "type": "function", "name": [], "arguments": []},
                 )
                 slot["id"] = slot["id"] or call.get("id")
                 slot["type"] = call.get("type") or slot["type"]
-                function = call.get("function") or {}
-                if function.get("name"):
-                    slot["name"].append(function["name"])
-                if function.get("arguments"):
-                    slot["arguments"].append(function["arguments"])
+                function = _stream_object(number, f"{call_where}.function", call.get("function"))
+                for part in ("name", "arguments"):
+                    piece = function.get(part)
+                    if piece in (None, ""):
+                        continue
+                    if not isinstance(piece, str):
+                        raise _bad_chunk(number, f"{call_where}.function.{part}", piece, "a string")
+                    slot[part].append(piece)
             if choice.get("finish_reason"):
                 state["finish_reason"] = choice["finish_reason"]
     result["choices"] = []
@@ -462,3 +655,52 @@ def assemble_chat_stream(chunks: Iterable[dict[str, Any]]) -> dict[str, Any]:
     if usage is not None:
         result["usage"] = usage
     return result
+
+
+_JSON_KINDS = {
+    type(None): "null",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+}
+
+
+def _bad_chunk(number: int, where: str, value: Any, expected: str) -> OVHCloudAIStreamError:
+    """A chunk not in the ``chat.completion.chunk`` shape; the message names types only, never the chunk."""
+    got = _JSON_KINDS.get(type(value), f"a {type(value).__name__}")
+    return OVHCloudAIStreamError(
+        f"Request to OVHcloud AI Endpoints failed: streamed chunk {number} is not an OpenAI chat.completion.chunk: "
+        f"{where} is {got}, not {expected}. The answer cannot be assembled; check that the connection points at "
+        "an OpenAI-compatible endpoint. A retry may succeed."
+    )
+
+
+def _stream_object(number: int, where: str, value: Any) -> Mapping[str, Any]:
+    """An object of a chunk (``delta``, ``function``); a missing or null one is empty."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _bad_chunk(number, where, value, "an object")
+    return value
+
+
+def _stream_list(number: int, where: str, value: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The objects of a list of a chunk (``choices``, ``tool_calls``), each with its place for messages."""
+    if value is None:
+        return
+    if not isinstance(value, list):
+        raise _bad_chunk(number, where, value, "a list")
+    for position, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise _bad_chunk(number, f"{where}[{position}]", item, "an object")
+        yield f"{where}[{position}]", item
+
+
+def _stream_index(number: int, where: str, item: Mapping[str, Any]) -> int:
+    index = item.get("index", 0)
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise _bad_chunk(number, f"{where}.index", index, "an integer ≥ 0")
+    return index

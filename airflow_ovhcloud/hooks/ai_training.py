@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from airflow_ovhcloud._http import base_url_from_connection, unexpected_answer
+from airflow_ovhcloud._http import base_url_from_connection
 from airflow_ovhcloud.constants import TRAINING_CONN_ID, TRAINING_CONN_TYPE
 from airflow_ovhcloud.exceptions import (
     OVHCloudAIConfigurationError,
@@ -29,7 +29,6 @@ from airflow_ovhcloud.utils.job_spec import (
     VOLUME_PERMISSIONS,
     JobSpec,
     build_job_spec,
-    check_int,
     check_labels,
     spec_fields,
 )
@@ -40,6 +39,7 @@ from airflow_ovhcloud.utils.jobs import (
     TERMINAL_STATES,
     JobWatch,
     check_job_id,
+    check_since,
     filter_log_since,
     job_failed_error,
     job_info_message,
@@ -47,6 +47,7 @@ from airflow_ovhcloud.utils.jobs import (
     job_verdict,
 )
 from airflow_ovhcloud.utils.redaction import redact_job
+from airflow_ovhcloud.utils.validation import check_int, check_str_list
 
 __all__ = [
     "FAILURE_STATES",
@@ -141,7 +142,12 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
     def get_base_url(self) -> str:
         conn = self.connection
         return base_url_from_connection(
-            conn.host, conn.port, conn.schema, default=self.REGIONS[self.region], strip_path="/v1"
+            conn.host,
+            conn.port,
+            conn.schema,
+            default=self.REGIONS[self.region],
+            strip_path="/v1",
+            conn_id=self.ovh_conn_id,
         )
 
     def _job_hint(self, job_id: str) -> str:
@@ -219,9 +225,10 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
                 extra=kwargs,
             )
         spec = job_spec_obj.to_api()
-        for value in job_spec_obj.env_values():
+        secrets = job_spec_obj.env_values()
+        for value in secrets:
             mask(value)
-        job = self._job_response(self.http.request_json("POST", "v1/job", json_body=spec), "submit")
+        job = self._job_response(self.http.request_json("POST", "v1/job", json_body=spec, secrets=secrets), "submit")
         self.log.info(
             "Submitted AI Training job %s (%s) in region %s: %s",
             job.get("id"),
@@ -242,7 +249,7 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
         """Return the job's ``status.state`` (e.g. ``RUNNING``)."""
         state = job_state(self.get_job(job_id))
         if not state:
-            raise _unexpected("job", "no status.state in the answer")
+            raise self._unexpected("job", "no status.state in the answer")
         return state
 
     def list_jobs(
@@ -253,18 +260,24 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
         labels: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """List jobs, filtered by state(s) and labels; always ``{"items": [...], "metadata": {...}}``."""
-        params: list[tuple[str, Any]] = [("page", check_int("page", page)), ("size", check_int("size", size))]
-        states = [state] if isinstance(state, str) else list(state or ())
-        params += [("statusState", str(s).upper()) for s in states]
-        if labels:
-            check_labels(labels)
+        params: list[tuple[str, Any]] = [
+            ("page", check_int("page", page, minimum=1)),
+            ("size", check_int("size", size, minimum=1)),
+        ]
+        states = check_str_list("state", state, allow_str=True, allow_set=True, allow_none=True, non_empty_items=True)
+        params += [("statusState", s.strip().upper()) for s in states or ()]
+        if labels is not None and check_labels(labels):
             params.append(("labelSelector", ",".join(f"{key}={value}" for key, value in labels.items())))
         answer = self.http.request_json("GET", "v1/job", params=params)
         if isinstance(answer, list):
-            return {"items": answer, "metadata": {"page": page, "size": size, "total": len(answer)}}
-        if isinstance(answer, dict) and isinstance(answer.get("items"), list):
-            return answer
-        raise _unexpected("job list", answer)
+            answer = {"items": answer, "metadata": {"page": page, "size": size, "total": len(answer)}}
+        if not isinstance(answer, dict) or not isinstance(answer.get("items"), list):
+            raise self._unexpected("job list", answer)
+        for position, item in enumerate(answer["items"]):
+            if not isinstance(item, dict) or not item.get("id"):
+                problem = f"items[{position}] is not a job object with an 'id'"
+                raise self._unexpected("job list", {"problem": problem, "item": item})
+        return answer
 
     def stop_job(self, job_id: str) -> dict[str, Any]:
         """Ask the service to stop (kill) a job; it then goes INTERRUPTING → INTERRUPTED."""
@@ -289,10 +302,11 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
         """
         job_id = check_job_id(job_id)
         params = {"tail": check_int("tail", tail)} if tail is not None else None
+        threshold = check_since(since) if since is not None else None  # checked before the request
         text = self.http.request_text(
             "GET", f"v1/job/{job_id}/log", params=params, not_found_hint=self._job_hint(job_id)
         )
-        return filter_log_since(text, since) if since is not None else text
+        return filter_log_since(text, threshold) if threshold is not None else text
 
     def wait_for_job(
         self,
@@ -336,15 +350,10 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
         count = f"{total} jobs" if total is not None else "jobs listed"
         return True, f"Connected to OVHcloud AI Training in region {self.region} at {self.get_base_url()}: {count}."
 
-    @staticmethod
-    def _job_response(answer: Any, what: str) -> dict[str, Any]:
+    def _unexpected(self, what: str, value: Any) -> OVHCloudAIRequestError:
+        return self.http.unexpected_answer(what, redact_job(value), "the AI Training API")
+
+    def _job_response(self, answer: Any, what: str) -> dict[str, Any]:
         if not isinstance(answer, dict) or not answer.get("id"):
-            raise _unexpected(f"job {what}", answer)
+            raise self._unexpected(f"job {what}", answer)
         return answer
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _unexpected(what: str, value: Any) -> OVHCloudAIRequestError:
-    return unexpected_answer("AI Training", what, value, "the AI Training API")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import math
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_ovhcloud._http import DEFAULT_BACKOFF_FACTOR, DEFAULT_MAX_RETRIES, OVHCloudHTTPClient
+from airflow_ovhcloud._http import (
+    DEFAULT_BACKOFF_FACTOR,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_STREAM_TIMEOUT,
+    OVHCloudHTTPClient,
+)
 from airflow_ovhcloud.exceptions import OVHCloudAIConfigurationError
 
 if TYPE_CHECKING:
@@ -25,9 +32,11 @@ def mask(secret: str) -> None:
 class OVHCloudBaseHook(BaseHook):
     """Connection reading and HTTP-core construction for the two service hooks.
 
-    Connection extras understood by both: ``timeout`` (seconds, overrides the hook's default),
-    ``max_retries`` (client retries, 0 disables) and ``backoff_factor`` (seconds; the n-th retry waits
-    ``factor * 2**(n-1)`` plus up to ``factor`` of jitter).
+    Connection extras understood by both: ``timeout`` (seconds, overrides the hook's default; it
+    bounds each wait for the service and the whole body of a plain answer), ``stream_timeout``
+    (seconds a streamed answer may take in all, default 600), ``max_retries`` (client retries, 0
+    disables) and ``backoff_factor`` (seconds; the n-th retry waits ``factor * 2**(n-1)`` plus up
+    to ``factor`` of jitter). A value that is not a finite number in range is a configuration error.
     """
 
     #: Display name used in every message, e.g. "AI Endpoints".
@@ -46,6 +55,12 @@ class OVHCloudBaseHook(BaseHook):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if not isinstance(ovh_conn_id, str) or not ovh_conn_id.strip():
+            raise OVHCloudAIConfigurationError(f"ovh_conn_id must be a connection id, got {ovh_conn_id!r}.")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+            raise OVHCloudAIConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+        if max_retries is not None and (isinstance(max_retries, bool) or not isinstance(max_retries, int)):
+            raise OVHCloudAIConfigurationError(f"max_retries must be an integer (0 disables), got {max_retries!r}.")
         self.ovh_conn_id = ovh_conn_id
         self.timeout = timeout
         self.max_retries = max_retries
@@ -59,14 +74,24 @@ class OVHCloudBaseHook(BaseHook):
 
     @cached_property
     def extras(self) -> dict[str, Any]:
+        """The connection's extras; malformed JSON is an error here (Airflow itself would log and ignore it)."""
+        raw = getattr(self.connection, "extra", None)
+        if raw in (None, ""):
+            return {}
+        if isinstance(raw, dict):
+            return raw
         try:
-            extra = self.connection.extra_dejson
-        except Exception:  # a malformed extra must not hide behind a raw JSON error
+            extra = json.loads(raw)
+        except (TypeError, ValueError):
             raise OVHCloudAIConfigurationError(
                 f"The extra of connection '{self.ovh_conn_id}' is not valid JSON: fix it in the "
-                "connection's Extra field."
+                'connection\'s Extra field (a JSON object such as {"timeout": 30}).'
             ) from None
-        return extra if isinstance(extra, dict) else {}
+        if not isinstance(extra, dict):
+            raise OVHCloudAIConfigurationError(
+                f"The extra of connection '{self.ovh_conn_id}' must be a JSON object, got {type(extra).__name__}."
+            )
+        return extra
 
     def extra_value(self, key: str) -> Any:
         """Read an extra saved either plainly or with the old ``extra__<conn_type>__`` prefix."""
@@ -77,16 +102,27 @@ class OVHCloudBaseHook(BaseHook):
         prefixed = extras.get(f"extra__{conn_type}__{key}")
         return None if prefixed in (None, "") else prefixed
 
-    def _number_extra(self, key: str, kind: type[int] | type[float]) -> Any:
+    def _number_extra(self, key: str, kind: type[int] | type[float], *, minimum: float, above: bool = False) -> Any:
+        """A numeric extra, or ``None`` when unset; anything else than a finite number in range is refused."""
         value = self.extra_value(key)
         if value is None:
             return None
         try:
-            return kind(value)
-        except (TypeError, ValueError):
+            if isinstance(value, bool):
+                raise ValueError
+            number = kind(value)
+            if kind is int and float(value) != number:
+                raise ValueError
+            if not math.isfinite(number) or number < minimum or (above and number == minimum):
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            bound = f"above {minimum:g}" if above else f"{minimum:g} or more"
+            what = "an integer" if kind is int else "a finite number"
             raise OVHCloudAIConfigurationError(
-                f"Connection '{self.ovh_conn_id}' has extra {key}={value!r}, which is not a number."
+                f"Connection '{self.ovh_conn_id}' has extra {key}={str(value)[:40]!r}: it must be {what} {bound} "
+                "(or unset for the default)."
             ) from None
+        return number
 
     def get_token(self) -> str:
         """The bearer token; subclasses say where else it may live and what the error says."""
@@ -99,6 +135,14 @@ class OVHCloudBaseHook(BaseHook):
         for candidate in candidates:
             if isinstance(candidate, str) and candidate.strip():
                 token = candidate.strip()
+                bad = next((i for i, char in enumerate(token) if not "!" <= char <= "~"), None)
+                if bad is not None:
+                    # The token itself is never shown: only where the offending character sits.
+                    raise OVHCloudAIConfigurationError(
+                        f"The {self.token_name} of connection '{self.ovh_conn_id}' cannot be sent in an HTTP "
+                        f"header: character {bad + 1} of {len(token)} is a space, a line break or not plain "
+                        f"ASCII. Paste the {self.token_name} again, without surrounding text."
+                    )
                 mask(token)
                 return token
         raise OVHCloudAIConfigurationError(missing_message)
@@ -107,11 +151,14 @@ class OVHCloudBaseHook(BaseHook):
     def http(self) -> OVHCloudHTTPClient:
         """The HTTP core for this hook: one session, reused by every call the hook makes."""
         token = self.get_token()
-        timeout = self._number_extra("timeout", float) or self.timeout
+        timeout = self._number_extra("timeout", float, minimum=0, above=True)
+        if timeout is None:
+            timeout = self.timeout
         max_retries = self.max_retries
         if max_retries is None:
-            max_retries = self._number_extra("max_retries", int)
-        backoff = self._number_extra("backoff_factor", float)
+            max_retries = self._number_extra("max_retries", int, minimum=0)
+        backoff = self._number_extra("backoff_factor", float, minimum=0)
+        stream_timeout = self._number_extra("stream_timeout", float, minimum=0, above=True)
         return OVHCloudHTTPClient(
             service=self.service_name,
             base_url=self.get_base_url(),
@@ -123,6 +170,7 @@ class OVHCloudBaseHook(BaseHook):
             token_hint=f"the {self.token_name} in the password of Airflow connection '{self.ovh_conn_id}'",
             logger=self.log,
             unsafe_posts=self.unsafe_posts,
+            stream_timeout=DEFAULT_STREAM_TIMEOUT if stream_timeout is None else stream_timeout,
         )
 
     def get_conn(self) -> Any:

@@ -35,7 +35,8 @@ from airflow_ovhcloud.utils.jobs import (
     result_of_event,
     run_labels,
 )
-from airflow_ovhcloud.utils.redaction import redact_job
+from airflow_ovhcloud.utils.redaction import env_secrets, redact_env_vars, redact_job
+from airflow_ovhcloud.utils.validation import argument_errors, check_int, check_number, invalid
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -105,9 +106,20 @@ class _WaitingOperator(_TrainingOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.check_interval = check_interval
+        with argument_errors():
+            self.check_interval = check_number("check_interval", check_interval, minimum=0)
         self.deferrable = _default_deferrable() if deferrable is None else deferrable
         self.stop_on_kill = stop_on_kill
+
+    def _watch(self, job_id: str, timeout: Any, target_states: Any = None, failure_states: Any = None) -> JobWatch:
+        """The waiting settings, checked (again: a subclass or a user may have changed them since)."""
+        return JobWatch(
+            job_id,
+            target_states=target_states,
+            failure_states=failure_states,
+            check_interval=self.check_interval,
+            timeout=timeout,
+        )
 
     def _wait(
         self,
@@ -120,6 +132,7 @@ class _WaitingOperator(_TrainingOperator):
         failure_states: list[str] | None = None,
     ) -> dict[str, Any]:
         self.job_id = job_id
+        watch = self._watch(job_id, timeout, target_states, failure_states)  # before any request
         if self.deferrable:
             from airflow_ovhcloud.triggers.ai_training import OVHCloudAITrainingJobTrigger
 
@@ -134,7 +147,7 @@ class _WaitingOperator(_TrainingOperator):
                 stop_on_kill=self.stop_on_kill,
             )
             job = hook.get_job(job_id)
-            if JobWatch(job_id, target_states=target_states, failure_states=failure_states).finished(job):
+            if watch.finished(job):
                 return self._share(context, job)
             context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=job_url(job))
             self.defer(trigger=trigger, method_name="execute_complete")
@@ -234,24 +247,40 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
         self.read_user = read_user
         self.shutdown = shutdown
         self.wait_for_completion = wait_for_completion
-        self.wait_timeout = wait_timeout
+        with argument_errors():
+            self.wait_timeout = check_number("wait_timeout", wait_timeout, minimum=0)
+            if labels is not None and not isinstance(labels, (str, Mapping)):  # a str may be a template
+                raise invalid("labels", "a dict of label names to values", labels)
+            # The fields that are never templates are checked now; the others when the task runs.
+            fixed = {f.operator_name: getattr(self, f.operator_name) for f in spec_fields() if not f.templated}
+            JobSpec.from_fields({**fixed, "image": "checked-when-the-task-runs"})
         self.job_id = None
+        self._env_values: Any = None
+        self._env_shown: Any = None
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
-        """Register env values as secrets before Airflow stores the rendered fields for the UI."""
+        """Hide env values before Airflow stores the rendered fields for the UI."""
         super().render_template_fields(context, jinja_env)
-        self._mask_env()
+        self.hide_env_vars()
 
-    def _mask_env(self) -> None:
+    def hide_env_vars(self) -> None:
+        """Move env values out of ``env_vars``, which Airflow shows and stores; register them as secrets.
+
+        ``env_vars`` then holds the names with ``***`` values, valid shape or not, so the rendered
+        fields never hold a value (Airflow's masker skips values shorter than 5 characters); the
+        job is submitted with the real ones.
+        """
         from airflow_ovhcloud._compat import mask_secret
 
-        if isinstance(self.env_vars, dict):
-            for value in self.env_vars.values():
-                if isinstance(value, str) and value:
-                    mask_secret(value)
+        if self.env_vars is None or self.env_vars is self._env_shown:
+            return
+        for value in env_secrets(self.env_vars):
+            mask_secret(value)
+        self._env_values = self.env_vars
+        self._env_shown = self.env_vars = redact_env_vars(self.env_vars)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        self._mask_env()
+        self.hide_env_vars()
         if not self.wait_for_completion:
             with closing(self.get_hook()) as hook:
                 return self._share(context, self._submit_or_reattach(hook, context))
@@ -260,12 +289,15 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
     def job_spec(self, extra_labels: dict[str, str] | None = None) -> JobSpec:
         """The job this task submits, from its (rendered) job-spec fields; ``extra_labels`` win."""
         fields = {f.operator_name: getattr(self, f.operator_name) for f in spec_fields()}
+        if self.env_vars is not None and self.env_vars is self._env_shown:
+            fields["env_vars"] = self._env_values
         if extra_labels and (self.labels is None or isinstance(self.labels, Mapping)):
             fields["labels"] = {**(self.labels or {}), **extra_labels}
         return JobSpec.from_fields(fields)
 
     def _submit_or_reattach(self, hook: OVHCloudAITrainingHook, context: Context) -> dict[str, Any]:
         labels = run_labels(context["ti"])
+        spec = self.job_spec(extra_labels=labels)  # a bad field fails here, before any request
         previous = hook.list_jobs(page=1, size=20, labels={RUN_KEY_LABEL: labels[RUN_KEY_LABEL]})["items"]
         for job in sorted(previous, key=lambda j: str(j.get("createdAt") or ""), reverse=True):
             state = job_state(job)
@@ -277,7 +309,7 @@ class OVHCloudAITrainingSubmitJobOperator(ResumableJobMixin, _WaitingOperator):
                 )
                 self.job_id = str(job["id"])
                 return job
-        job = hook.submit_job(self.job_spec(extra_labels=labels))
+        job = hook.submit_job(spec)
         self.job_id = str(job["id"])
         return job
 
@@ -354,6 +386,8 @@ class OVHCloudAITrainingWaitForJobOperator(_WaitingOperator):
         self.target_states = target_states
         self.failure_states = failure_states
         self.timeout = timeout
+        with argument_errors():
+            self._watch(str(job_id), timeout, target_states, failure_states)
 
     def execute(self, context: Context) -> dict[str, Any]:
         with closing(self.get_hook()) as hook:
@@ -396,7 +430,8 @@ class OVHCloudAITrainingGetLogsOperator(_JobOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(job_id=job_id, ovh_conn_id=ovh_conn_id, region=region, **kwargs)
-        self.tail = tail
+        with argument_errors():
+            self.tail = check_int("tail", tail, allow_none=True)
 
     def execute(self, context: Context) -> str:
         with closing(self.get_hook()) as hook:

@@ -22,6 +22,18 @@ HTTP::
         [job] = ovhcloud_emulator.jobs.values()
         assert job["status"]["state"] == "FAILED"
 
+Two fixtures tune it, and a conftest or a test module overrides them (as with pytest-httpserver):
+``ovhcloud_emulator_options`` (the emulator's constructor arguments) and
+``ovhcloud_emulator_connection_extra`` (extras written into both connections)::
+
+    @pytest.fixture
+    def ovhcloud_emulator_options():
+        return {"token": "sk-test-token", "latency": 0.01}
+
+    @pytest.fixture
+    def ovhcloud_emulator_connection_extra():
+        return {"backoff_factor": 0.01}   # retry fast in tests
+
 Without the entry point (running from a source tree), enable it with
 ``-p airflow_ovhcloud.testing.pytest_plugin`` or ``pytest_plugins = [...]`` in a conftest.
 The module imports only the standard-library emulator, so loading it costs next to nothing.
@@ -29,7 +41,8 @@ The module imports only the standard-library emulator, so loading it costs next 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -38,7 +51,7 @@ from airflow_ovhcloud.testing.emulator import OVHCloudAIEmulator
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["ovhcloud_emulator"]
+__all__ = ["ovhcloud_emulator", "ovhcloud_emulator_connection_extra", "ovhcloud_emulator_options"]
 
 #: The environment variable Airflow reads for the ``ovh_ai_endpoints_default`` connection.
 ENDPOINTS_CONN_ENV = "AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT"
@@ -47,9 +60,30 @@ TRAINING_CONN_ENV = "AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT"
 
 
 @pytest.fixture
-def ovhcloud_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[OVHCloudAIEmulator]:
+def ovhcloud_emulator_options() -> dict[str, Any]:
+    """Keyword arguments for :class:`OVHCloudAIEmulator` (``token``, ``latency``...); override to change them."""
+    return {}
+
+
+@pytest.fixture
+def ovhcloud_emulator_connection_extra() -> dict[str, Any]:
+    """Extras of both default connections (``backoff_factor``, ``timeout``...); override to set some."""
+    return {}
+
+
+def _connection_json(connection: dict[str, Any], extra: dict[str, Any]) -> str:
+    return json.dumps({**connection, "extra": extra} if extra else connection)
+
+
+@pytest.fixture
+def ovhcloud_emulator(
+    monkeypatch: pytest.MonkeyPatch,
+    ovhcloud_emulator_options: dict[str, Any],
+    ovhcloud_emulator_connection_extra: dict[str, Any],
+) -> Iterator[OVHCloudAIEmulator]:
     """A running emulator per test, wired to the default AI Endpoints and AI Training connections."""
-    with OVHCloudAIEmulator() as emulator:
-        monkeypatch.setenv(ENDPOINTS_CONN_ENV, emulator.endpoints_connection_json())
-        monkeypatch.setenv(TRAINING_CONN_ENV, emulator.training_connection_json())
+    extra = ovhcloud_emulator_connection_extra
+    with OVHCloudAIEmulator(**ovhcloud_emulator_options) as emulator:
+        monkeypatch.setenv(ENDPOINTS_CONN_ENV, _connection_json(emulator.endpoints_connection(), extra))
+        monkeypatch.setenv(TRAINING_CONN_ENV, _connection_json(emulator.training_connection(), extra))
         yield emulator

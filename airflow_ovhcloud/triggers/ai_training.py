@@ -12,6 +12,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_ovhcloud.constants import TRAINING_CONN_ID
 from airflow_ovhcloud.exceptions import OVHCloudAIError, OVHCloudAIRequestError
 from airflow_ovhcloud.utils.jobs import JobWatch, error_event, success_event
+from airflow_ovhcloud.utils.validation import check_number
 
 
 class OVHCloudAITrainingJobTrigger(BaseTrigger):
@@ -46,9 +47,9 @@ class OVHCloudAITrainingJobTrigger(BaseTrigger):
         self.region = region
         self.target_states = target_states
         self.failure_states = failure_states
-        self.check_interval = check_interval
-        self.timeout = timeout
-        self.deadline = deadline if deadline is not None else time.time() + timeout
+        self.check_interval = check_number("check_interval", check_interval, minimum=0)
+        self.timeout = check_number("timeout", timeout, minimum=0)
+        self.deadline = deadline if deadline is not None else time.time() + self.timeout
         self.stop_on_kill = stop_on_kill
 
     def serialize(self) -> tuple[str, dict[str, Any]]:

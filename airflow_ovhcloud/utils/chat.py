@@ -11,12 +11,35 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_ovhcloud.exceptions import OVHCloudAIError, OVHCloudAIInvalidInputError
+from airflow_ovhcloud.exceptions import OVHCloudAIError, OVHCloudAIInvalidArgumentError, OVHCloudAIInvalidInputError
+from airflow_ovhcloud.utils.validation import (
+    argument_errors,
+    check_bool,
+    check_dict_list,
+    check_mapping,
+    check_number,
+    check_str,
+    check_str_list,
+    invalid,
+    shown,
+)
 
 #: What the chat operator returns: the whole OpenAI-format response (the documented default), or
 #: the answer: the text, the parsed JSON (validated against a pydantic model when one is given),
 #: or the assistant message when the model calls tools.
 CHAT_RETURNS = ("response", "answer")
+#: The documented numeric request fields: (integer only, minimum, maximum); ``None`` is no bound.
+CHAT_NUMBERS: dict[str, tuple[bool, float | None, float | None]] = {
+    "temperature": (False, 0, 2),
+    "top_p": (False, 0, 1),
+    "max_tokens": (True, 1, None),
+    "max_completion_tokens": (True, 1, None),
+    "presence_penalty": (False, -2, 2),
+    "frequency_penalty": (False, -2, 2),
+    "n": (True, 1, None),
+    "seed": (True, None, None),
+    "top_logprobs": (True, 0, 20),
+}
 
 
 def is_model_class(value: Any) -> bool:
@@ -34,39 +57,62 @@ def response_format_of(value: Any) -> dict[str, Any] | None:
             "json_schema": {"name": value.__name__, "schema": value.model_json_schema()},
         }
     raise OVHCloudAIInvalidInputError(
-        f"response_format must be an OpenAI response_format dict or a pydantic model class, got {value!r}."
+        f"response_format must be an OpenAI response_format dict or a pydantic model class, got {shown(value)}."
     )
 
 
+def check_chat_parameters(parameters: Mapping[str, Any]) -> None:
+    """Raise :class:`OVHCloudAIInvalidInputError` on a documented chat request field of the wrong type.
+
+    Numbers (:data:`CHAT_NUMBERS`: a bool, NaN or infinity is not one), ``stop`` (a string or a
+    list of strings), ``tools`` (a list of dicts), ``tool_choice`` (a string or a dict), the dict
+    fields and the flags. ``None`` values are skipped (they are not sent); other fields are not
+    looked at here.
+    """
+    for name, value in parameters.items():
+        if value is None:
+            continue
+        bounds = CHAT_NUMBERS.get(name)
+        if bounds is not None:
+            integer, minimum, maximum = bounds
+            check_number(name, value, minimum=minimum, maximum=maximum, integer=integer)
+        elif name == "stop":
+            check_str_list(name, value, allow_str=True)
+        elif name == "tools":
+            check_dict_list(name, value)
+        elif name == "tool_choice" and not isinstance(value, (str, Mapping)):
+            raise invalid(name, "'auto', 'none', 'required' or a dict naming a function", value)
+        elif name in ("response_format", "stream_options", "logit_bias"):
+            check_mapping(name, value)
+        elif name in ("stream", "logprobs", "parallel_tool_calls"):
+            check_bool(name, value)
+        elif name == "user":
+            check_str(name, value, allow_empty=True)
+
+
 def check_chat_options(**options: Any) -> None:
-    """Raise ``TypeError`` on a wrongly typed chat option, when the DAG is parsed.
+    """Raise :class:`OVHCloudAIInvalidArgumentError` (a ``TypeError``) on a bad chat option.
 
     One check for the operator's ``__init__`` and the decorator's factory (the only parse-time
-    point for a mapped task, whose operator is built when it runs).
+    point for a mapped task, whose operator is built when it runs), and for the per-call
+    overrides a ``@task.ovh_chat`` function returns.
     """
-    kinds: dict[str, type | tuple[type, ...]] = {
-        "model": str,
-        "system_prompt": str,
-        "temperature": (int, float),
-        "max_tokens": int,
-        "top_p": (int, float),
-        "stream": bool,
-        "full_response": bool,
-    }
+    kinds: dict[str, type] = {"model": str, "system_prompt": str, "stream": bool, "full_response": bool}
     for name, value in options.items():
         kind = kinds.get(name)
-        if kind is None or value is None:
-            continue
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise TypeError(f"{name} must be {getattr(kind, '__name__', kind)}, got {value!r}")
+        if kind is not None and value is not None and not isinstance(value, kind):
+            raise OVHCloudAIInvalidArgumentError(f"{name} must be {kind.__name__}, got {shown(value)}")
     returns = options.get("returns")
     if returns is not None and returns not in CHAT_RETURNS:
-        raise TypeError(f"returns must be one of {list(CHAT_RETURNS)}, got {returns!r}")
+        raise OVHCloudAIInvalidArgumentError(f"returns must be one of {list(CHAT_RETURNS)}, got {shown(returns)}")
     response_format = options.get("response_format")
     if response_format is not None and not isinstance(response_format, dict) and not is_model_class(response_format):
-        raise TypeError(
-            f"response_format must be an OpenAI response_format dict or a pydantic model class, got {response_format!r}"
+        raise OVHCloudAIInvalidArgumentError(
+            "response_format must be an OpenAI response_format dict or a pydantic model class, "
+            f"got {shown(response_format)}"
         )
+    with argument_errors():
+        check_chat_parameters({k: v for k, v in options.items() if k not in kinds and k != "response_format"})
 
 
 def with_system_prompt(messages: Any, system_prompt: str | None) -> Any:
@@ -118,3 +164,52 @@ def chat_answer(response: Mapping[str, Any], response_format: Any, who: str) -> 
         raise OVHCloudAIError(
             f"{who}: the model's JSON does not match {response_format.__name__}: {exc}. A retry may get a valid answer."
         ) from None
+
+
+#: What an item may set besides ``messages`` / ``prompt``: per-call overrides of the operator's arguments.
+CALL_OVERRIDES = (
+    "model",
+    "system_prompt",
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "stop",
+    "tools",
+    "tool_choice",
+    "response_format",
+    "stream",
+    "full_response",
+)
+
+
+class ChatItemError(ValueError):
+    """An item that cannot be a chat call; the caller says where it came from."""
+
+
+def call_from(item: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``(messages, overrides)`` from one item: a prompt, a list of message dicts, or a dict.
+
+    A dict holds exactly one of ``messages`` / ``prompt`` plus any :data:`CALL_OVERRIDES`. Raises
+    :class:`ChatItemError` saying what is wrong with the item (never rendered, never sent).
+    """
+    prompt: Any = item
+    overrides: dict[str, Any] = {}
+    if isinstance(item, Mapping):
+        unknown = sorted(str(key) for key in set(item) - {"messages", "prompt", *CALL_OVERRIDES})
+        if unknown:
+            raise ChatItemError(f"unknown keys {unknown} (valid: messages, prompt, {', '.join(CALL_OVERRIDES)})")
+        if ("messages" in item) == ("prompt" in item):
+            raise ChatItemError("a dict needs exactly one of 'messages' or 'prompt'")
+        overrides = {key: item[key] for key in CALL_OVERRIDES if key in item}
+        try:
+            check_chat_options(**overrides)
+        except (TypeError, OVHCloudAIInvalidInputError) as exc:
+            raise ChatItemError(f"a bad override: {exc}") from None
+        prompt = item.get("messages", item.get("prompt"))
+    if isinstance(prompt, str):
+        if not prompt.strip():
+            raise ChatItemError("the prompt is empty")
+        return [{"role": "user", "content": prompt}], overrides
+    if isinstance(prompt, (list, tuple)) and prompt and all(isinstance(m, Mapping) for m in prompt):
+        return [dict(m) for m in prompt], overrides
+    raise ChatItemError("no usable prompt")

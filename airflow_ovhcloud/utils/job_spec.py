@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_ovhcloud.exceptions import OVHCloudAIInvalidInputError
+from airflow_ovhcloud.utils.validation import check_int, check_str, check_str_list, shown
 
 VOLUME_PERMISSIONS = ("RO", "RW", "RWD")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
@@ -101,7 +102,7 @@ class JobSpec:
         image = self.image
         if not isinstance(image, str) or not image.strip():
             raise OVHCloudAIInvalidInputError(
-                f"An AI Training job needs a Docker image, e.g. image='pytorch/pytorch:latest'; got {image!r}."
+                f"An AI Training job needs a Docker image, e.g. image='pytorch/pytorch:latest'; got {shown(image)}."
             )
         values: dict[str, Any] = {
             "image": image.strip(),
@@ -113,11 +114,11 @@ class JobSpec:
             "labels": check_labels(self.labels) if self.labels else None,
             "sshPublicKeys": _ssh_keys(self.ssh_public_keys),
             "defaultHttpPort": _opt_int("default_http_port", self.default_http_port, minimum=1),
-            "timeout": _opt_int("timeout", self.timeout, minimum=1),
+            "timeout": _opt_int("timeout (the job's own limit, job_timeout in operators)", self.timeout, minimum=1),
             "timeoutAutoRestart": None if self.timeout_auto_restart is None else bool(self.timeout_auto_restart),
             "unsecureHttp": True if self.unsecure_http else None,
-            "readUser": self.read_user,
-            "shutdown": self.shutdown,
+            "readUser": check_str("read_user", self.read_user, allow_none=True, allow_empty=True),
+            "shutdown": check_str("shutdown", self.shutdown, allow_none=True, allow_empty=True),
         }
         spec = {key: value for key, value in values.items() if value is not None}
         for key, value in (self.extra or {}).items():
@@ -150,14 +151,8 @@ def spec_field_names() -> list[str]:
 # --------------------------------------------------------------------------- validators
 
 
-def check_int(name: str, value: Any, *, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise OVHCloudAIInvalidInputError(f"{name} must be an integer ≥ {minimum}, got {value!r}.")
-    return value
-
-
 def _opt_int(name: str, value: Any, *, minimum: int) -> int | None:
-    return None if value is None else check_int(name, value, minimum=minimum)
+    return None if value is None else int(check_int(name, value, minimum=minimum))
 
 
 def check_labels(labels: Any) -> dict[str, str]:
@@ -167,12 +162,12 @@ def check_labels(labels: Any) -> dict[str, str]:
     for key, value in labels.items():
         if not isinstance(key, str) or not _LABEL_RE.match(key):
             raise OVHCloudAIInvalidInputError(
-                f"Invalid label key {key!r}: use at most 63 letters, digits, '-', '_' or '.', starting and "
+                f"Invalid label key {shown(key)}: use at most 63 letters, digits, '-', '_' or '.', starting and "
                 "ending with a letter or digit (prefixed keys such as 'ovh/...' belong to the platform)."
             )
         if not isinstance(value, str) or (value and not _LABEL_RE.match(value)):
             raise OVHCloudAIInvalidInputError(
-                f"Invalid value {value!r} for label {key!r}: use a string of at most 63 letters, digits, '-', "
+                f"Invalid value {shown(value)} for label {key!r}: use a string of at most 63 letters, digits, '-', "
                 "'_' or '.', starting and ending with a letter or digit."
             )
     return dict(labels)
@@ -183,7 +178,7 @@ def _command(command: Any) -> list[str] | None:
         return None
     if isinstance(command, str) or not isinstance(command, Sequence) or not all(isinstance(p, str) for p in command):
         raise OVHCloudAIInvalidInputError(
-            f"command must be a list of strings, e.g. ['python', 'train.py'], got {command!r}."
+            f"command must be a list of strings, e.g. ['python', 'train.py'], got {shown(command)}."
         )
     return list(command)
 
@@ -217,11 +212,8 @@ def _env_vars(env_vars: Any) -> list[dict[str, str]] | None:
 
 
 def _ssh_keys(keys: Any) -> list[str] | None:
-    if not keys:
-        return None
-    if isinstance(keys, str) or not all(isinstance(k, str) for k in keys):
-        raise OVHCloudAIInvalidInputError("ssh_public_keys must be a list of public key strings.")
-    return list(keys)
+    checked: list[str] | None = check_str_list("ssh_public_keys", keys, allow_none=True, non_empty_items=True)
+    return checked or None
 
 
 def _resources(gpu: Any, cpu: Any, gpu_model: Any, flavor: Any) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from airflow_ovhcloud.exceptions import (
@@ -25,6 +25,7 @@ from airflow_ovhcloud.exceptions import (
     OVHCloudAIRequestError,
 )
 from airflow_ovhcloud.utils.redaction import redact_job
+from airflow_ovhcloud.utils.validation import check_number, check_str_list, path_segment, shown
 
 #: Terminal states, as the service defines them.
 SUCCESS_STATES = ("DONE",)
@@ -40,10 +41,8 @@ _LOG_TIMESTAMP_RE = re.compile(r"^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\
 
 
 def check_job_id(job_id: Any) -> str:
-    """A job id fit to go into a URL path."""
-    if not isinstance(job_id, str) or not job_id.strip() or "/" in job_id:
-        raise OVHCloudAIInvalidInputError(f"Invalid AI Training job id {job_id!r}: expected the job's UUID.")
-    return job_id.strip()
+    """A job id fit to go into a URL path: it can never change the path, query or fragment."""
+    return path_segment(job_id, "AI Training job id")
 
 
 def job_state(job: Mapping[str, Any]) -> str | None:
@@ -81,6 +80,16 @@ def job_failed_error(job_id: str, job: Mapping[str, Any]) -> OVHCloudAIJobFailed
     return OVHCloudAIJobFailedError(message + ".", job=job, state=state)
 
 
+def check_states(name: str, states: Any) -> frozenset[str]:
+    """Job states given as a list (or set) of names, upper-cased; empty when ``None`` or empty.
+
+    One string is refused rather than read as its characters (``target_states="DONE"`` would
+    otherwise wait for the states ``D``, ``O``, ``N`` and ``E``, and time out).
+    """
+    checked = check_str_list(name, states, allow_set=True, allow_none=True, non_empty_items=True)
+    return frozenset(s.strip().upper() for s in checked or ())
+
+
 class JobWatch:
     """The bookkeeping of waiting for a job, shared by ``wait_for_job`` and the deferrable trigger.
 
@@ -102,10 +111,10 @@ class JobWatch:
         deadline: float | None = None,
     ) -> None:
         self.job_id = job_id
-        self.targets = frozenset(s.upper() for s in (target_states or SUCCESS_STATES))
-        self.failures = frozenset(s.upper() for s in (failure_states or FAILURE_STATES))
-        self.check_interval = check_interval
-        self.timeout = timeout
+        self.targets = check_states("target_states", target_states) or frozenset(SUCCESS_STATES)
+        self.failures = check_states("failure_states", failure_states) or frozenset(FAILURE_STATES)
+        self.check_interval = check_number("check_interval", check_interval, minimum=0)
+        self.timeout = check_number("timeout", timeout, minimum=0)
         self.log = log
         # Looked up at each call, not bound at import, so freezegun-driven tests can move the clock.
         self.clock = clock or (lambda: time.monotonic())
@@ -194,11 +203,20 @@ def result_of_event(event: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------- job logs
 
 
+def check_since(since: Any) -> datetime:
+    """``since`` (an ISO-8601 string, a datetime or a date) as an aware datetime, UTC when naive."""
+    threshold = _parse_time(since) if isinstance(since, (str, date)) else None
+    if threshold is None:
+        raise OVHCloudAIInvalidInputError(
+            f"since={shown(since)} is not an ISO-8601 date-time: pass a string such as '2024-05-01T10:00:00Z' "
+            "or a datetime."
+        )
+    return threshold
+
+
 def filter_log_since(text: str, since: str | datetime) -> str:
     """Keep the log lines stamped at or after ``since`` (and every line without a timestamp)."""
-    threshold = _parse_time(since)
-    if threshold is None:
-        raise OVHCloudAIInvalidInputError(f"since={since!r} is not an ISO-8601 date-time.")
+    threshold = check_since(since)
     kept = []
     for line in text.splitlines(keepends=True):
         match = _LOG_TIMESTAMP_RE.match(line)
@@ -208,7 +226,7 @@ def filter_log_since(text: str, since: str | datetime) -> str:
     return "".join(kept)
 
 
-def _parse_time(value: str | datetime) -> datetime | None:
+def _parse_time(value: str | date) -> datetime | None:
     if isinstance(value, datetime):
         parsed = value
     else:

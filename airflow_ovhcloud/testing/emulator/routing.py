@@ -1,0 +1,165 @@
+"""The route table and the gate chain every request goes through: journal, latency, fault, size, auth, route.
+
+Services contribute routes: each service's ``responses`` module registers its handlers on a
+:class:`Router` (``register(router)``), with the error shape of that service, and may claim a path
+prefix so that even unknown paths below it answer in its shape. The :class:`Gateway` knows no
+service: it records the request, applies the injected fault, the body-size limit and the bearer
+token, then hands a :class:`~airflow_ovhcloud.testing.emulator.wire.Call` to the matched handler.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
+from airflow_ovhcloud.testing.emulator.errors import ErrorShape, ServiceError, openai_error
+from airflow_ovhcloud.testing.emulator.faults import DROP, Fault, FaultInjector, fault_reply
+from airflow_ovhcloud.testing.emulator.journal import Journal, RecordedRequest, redact_headers
+from airflow_ovhcloud.testing.emulator.wire import MAX_BODY_BYTES, Call, Handler, Reply, error_reply, parse_body
+
+if TYPE_CHECKING:
+    from email.message import Message
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: re.Pattern[str]
+    methods: dict[str, Handler]
+    errors: ErrorShape
+
+
+def compile_route(template: str) -> re.Pattern[str]:
+    """``/v1/job/{job_id}/log`` → a regex with named groups; a parameter never spans a slash."""
+    parts = re.split(r"(\{[A-Za-z_][A-Za-z0-9_]*\})", template)
+    regex = "".join(
+        f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("{") and part.endswith("}") else re.escape(part) for part in parts
+    )
+    return re.compile(regex)
+
+
+class Router:
+    """Routes keyed by path pattern and method, and which error shape answers where."""
+
+    def __init__(self, default_errors: ErrorShape = openai_error) -> None:
+        self._routes: list[Route] = []
+        self._prefixes: list[tuple[str, ErrorShape]] = []
+        self._default_errors = default_errors
+
+    def add(self, template: str, method: str, handler: Handler, *, errors: ErrorShape = openai_error) -> None:
+        """Register ``handler`` for ``method`` on ``template`` (``{name}`` segments become params)."""
+        pattern = compile_route(template)
+        for index, route in enumerate(self._routes):
+            if route.pattern.pattern == pattern.pattern:
+                self._routes[index] = replace(route, methods={**route.methods, method.upper(): handler})
+                return
+        self._routes.append(Route(pattern, {method.upper(): handler}, errors))
+
+    def claim(self, prefix: str, errors: ErrorShape) -> None:
+        """Unknown paths equal to ``prefix`` or below it (``prefix + "/..."``) answer errors in ``errors``."""
+        self._prefixes.append((prefix.rstrip("/"), errors))
+        self._prefixes.sort(key=lambda item: len(item[0]), reverse=True)
+
+    def resolve(self, path: str) -> tuple[Route | None, dict[str, str]]:
+        for route in self._routes:
+            match = route.pattern.fullmatch(path)
+            if match:
+                return route, match.groupdict()
+        return None, {}
+
+    def errors_for(self, path: str) -> ErrorShape:
+        """The error shape of an unknown path: that of the longest claimed prefix, else the default."""
+        for prefix, errors in self._prefixes:
+            if path == prefix or path.startswith(prefix + "/"):
+                return errors
+        return self._default_errors
+
+
+class Gateway:
+    """The gate chain in front of the routes; ``token``, ``latency`` and ``require_auth`` may change any time."""
+
+    def __init__(
+        self, router: Router, journal: Journal, faults: FaultInjector, token: str, latency: float, require_auth: bool
+    ) -> None:
+        self.router, self.journal, self.faults = router, journal, faults
+        self.token = token
+        self._defaults = (latency, require_auth)
+        self.reset()
+        self._lock = threading.Lock()  # a fault drawn and its journal entry go together
+
+    def reset(self) -> None:
+        """Latency and auth back to their constructor values (the token stays)."""
+        self.latency, self.require_auth = self._defaults
+
+    def auth_state(self, header: str | None) -> str:
+        if not header:
+            return "missing"
+        scheme, _, credential = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            return "invalid"
+        ok = hmac.compare_digest(credential.strip().encode("utf-8"), self.token.encode("utf-8"))
+        return "ok" if ok else "invalid"
+
+    def process(self, method: str, raw_path: str, headers: Message, body: bytes, size: int) -> Reply | None:
+        """Journal, latency, faults, size, auth, route — in that order. ``None`` means drop the socket."""
+        split = urlsplit(raw_path)
+        path = split.path or "/"
+        query = parse_qs(split.query, keep_blank_values=True)
+        kept_headers = redact_headers(headers.items())
+        oversized = size > MAX_BODY_BYTES
+        parsed = None if oversized else parse_body(body)
+        auth = self.auth_state(headers.get("Authorization"))
+
+        with self._lock:
+            drawn = self.faults.draw(path)
+            failure = drawn if isinstance(drawn, Fault) else None
+            fault = "drop" if drawn == DROP else (f"status:{failure.status}" if failure else None)
+            record = RecordedRequest(method, path, query, kept_headers, parsed, auth, fault)
+            self.journal.append(record)
+
+        if self.latency > 0:
+            time.sleep(self.latency)
+        if drawn == DROP:
+            return None
+        route, params = self.router.resolve(path)
+        errors = route.errors if route else self.router.errors_for(path)
+        if failure:
+            return fault_reply(failure, errors)
+        if oversized:
+            return error_reply(
+                errors,
+                413,
+                f"Request body too large: {size} bytes; the limit is {MAX_BODY_BYTES} bytes (2 MB)",
+                code="request_too_large",
+            )
+        if self.require_auth and auth != "ok":
+            return error_reply(
+                errors,
+                401,
+                "Invalid or missing API key. Send it as 'Authorization: Bearer <key>'.",
+                type_="authentication_error",
+                code="invalid_api_key",
+            )
+        if route is None:
+            return error_reply(errors, 404, f"Unknown route: {method} {path}", code="not_found")
+        handler = route.methods.get(method.upper())
+        if handler is None:
+            allowed = ", ".join(sorted(route.methods))
+            return error_reply(
+                errors,
+                405,
+                f"Method {method} is not allowed on {path}; allowed: {allowed}",
+                code="method_not_allowed",
+                headers={"Allow": allowed},
+            )
+        call = Call(record, params)
+        try:
+            return handler(call)
+        except ServiceError as exc:
+            return error_reply(errors, exc.status, exc.message, code=exc.code, type_=exc.type)
+        except Exception as exc:  # a bug in the emulator must show up as a clear answer, not a hang
+            return error_reply(errors, 500, f"Emulator internal error: {exc!r}", code="internal_error")
