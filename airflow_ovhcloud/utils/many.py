@@ -12,7 +12,12 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
-from airflow_ovhcloud.exceptions import OVHCloudAIError, OVHCloudAIInvalidInputError, OVHCloudAIPermanentError
+from airflow_ovhcloud.exceptions import (
+    OVHCloudAIConfigurationError,
+    OVHCloudAIError,
+    OVHCloudAIInvalidInputError,
+    OVHCloudAIPermanentError,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -126,9 +131,9 @@ def run_many(
     """Call ``call(index, item)`` for every item not in ``skip``, ``max_concurrency`` at a time.
 
     Returns the results and the errors by index. With ``on_error="fail"`` nothing new starts after
-    the first error (the calls in flight finish); with ``"skip"`` every item is tried. A permanent
-    error (bad input, bad key) stops new calls in both modes: every other call would fail the same
-    way. ``on_result`` sees each result as it arrives (to keep durable progress).
+    the first error (the calls in flight finish); with ``"skip"`` every item is tried, except after
+    an error that every other call would meet too (a refused key, a broken connection setting).
+    ``on_result`` sees each result as it arrives (to keep durable progress).
     """
     results: dict[int, R] = {}
     errors: dict[int, OVHCloudAIError] = {}
@@ -153,7 +158,7 @@ def run_many(
                     result = future.result()
                 except OVHCloudAIError as exc:
                     errors[index] = exc
-                    if on_error == "fail" or isinstance(exc, OVHCloudAIPermanentError):
+                    if on_error == "fail" or _fails_every_call(exc):
                         stop = True
                     if progress is not None:
                         progress.record(failed=True)
@@ -165,6 +170,13 @@ def run_many(
                     progress.record()
             start_more()
     return results, errors
+
+
+def _fails_every_call(exc: OVHCloudAIError) -> bool:
+    """A refused key or an unusable connection: no point in trying the other items."""
+    return isinstance(exc, OVHCloudAIConfigurationError) or (
+        isinstance(exc, OVHCloudAIPermanentError) and exc.http_status in (401, 403)
+    )
 
 
 def describe_failures(what: str, errors: dict[int, OVHCloudAIError], total: int, *, shown: int = 20) -> str:

@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_embedding_throughput
 import bench_hook_overhead
+import bench_many_prompts
 import bench_parse_cost
 import bench_streaming_memory
 import bench_waiting_at_scale
@@ -38,6 +39,7 @@ def main() -> int:
         bench_waiting_at_scale.run(options.quick),
         bench_waiting_at_scale.run_deferrable(options.quick),
         bench_streaming_memory.run(options.quick),
+        *bench_many_prompts.run(options.quick),
     ]
     dump(results, options.json)
     missed = [r["name"] for r in results if not r["met"]]
