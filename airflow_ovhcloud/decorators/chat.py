@@ -21,8 +21,6 @@ from airflow_ovhcloud.constants import ENDPOINTS_CONN_ID, MANY_MAX_CONCURRENCY
 from airflow_ovhcloud.decorators._common import call_function, check_decorator_kwargs
 from airflow_ovhcloud.operators.ai_endpoints import OVHCloudAIEndpointsChatCompletionsOperator
 from airflow_ovhcloud.utils.chat import ChatItemError, call_from, check_chat_options
-from airflow_ovhcloud.utils.many import check_many_options
-from airflow_ovhcloud.utils.validation import argument_errors, check_bool, check_int
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -134,43 +132,30 @@ def ovh_chat_task(
     (``"fail"`` or ``"skip"``; see docs/decorators.md).
     """
     check_decorator_kwargs("ovh_chat", _OVHChatDecoratedOperator, kwargs)
+    options: dict[str, Any] = {
+        "model": model,
+        "system_prompt": system_prompt,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "top_p": top_p,
+        "stop": stop,
+        "tools": tools,
+        "tool_choice": tool_choice,
+        "response_format": response_format,
+        "stream": stream,
+        "full_response": full_response,
+        "many": many,
+        "max_concurrency": max_concurrency,
+        "requests_per_minute": requests_per_minute,
+        "on_error": on_error,
+    }
     # The operator checks these again when it is built; a mapped task's is built only when it runs.
-    check_chat_options(
-        model=model,
-        system_prompt=system_prompt,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        top_p=top_p,
-        stop=stop,
-        tools=tools,
-        tool_choice=tool_choice,
-        response_format=response_format,
-        stream=stream,
-        full_response=full_response,
-    )
-    with argument_errors():
-        check_bool("many", many)
-        check_many_options(max_concurrency, on_error)
-        check_int("requests_per_minute", requests_per_minute, minimum=1, allow_none=True)
+    check_chat_options(**options)
     kwargs.setdefault("multiple_outputs", False)
     return task_decorator_factory(
         python_callable=python_callable,
         decorated_operator_class=_OVHChatDecoratedOperator,
-        model=model,
         ovh_conn_id=ovh_conn_id,
-        system_prompt=system_prompt,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        top_p=top_p,
-        stop=stop,
-        tools=tools,
-        tool_choice=tool_choice,
-        response_format=response_format,
-        stream=stream,
-        full_response=full_response,
-        many=many,
-        max_concurrency=max_concurrency,
-        requests_per_minute=requests_per_minute,
-        on_error=on_error,
+        **options,
         **kwargs,
     )

@@ -32,8 +32,8 @@ from airflow_ovhcloud.utils.chat import (
     response_format_of,
     with_system_prompt,
 )
-from airflow_ovhcloud.utils.many import add_usage, check_many_options, materialize
-from airflow_ovhcloud.utils.validation import argument_errors, check_bool, check_int, check_mapping, shown
+from airflow_ovhcloud.utils.many import add_usage, materialize
+from airflow_ovhcloud.utils.validation import argument_errors, check_int, check_mapping, shown
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -135,10 +135,6 @@ class OVHCloudAIEndpointsChatCompletionsOperator(_EndpointsOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        with argument_errors():
-            check_bool("many", many)
-            check_many_options(max_concurrency, on_error)
-            check_int("requests_per_minute", requests_per_minute, minimum=1, allow_none=True)
         check_chat_options(
             system_prompt=system_prompt,
             temperature=temperature,
@@ -150,6 +146,10 @@ class OVHCloudAIEndpointsChatCompletionsOperator(_EndpointsOperator):
             tool_choice=tool_choice,
             response_format=response_format,
             returns=returns,
+            many=many,
+            max_concurrency=max_concurrency,
+            requests_per_minute=requests_per_minute,
+            on_error=on_error,
         )
         with argument_errors():
             check_mapping("extra_body", extra_body, allow_none=True)

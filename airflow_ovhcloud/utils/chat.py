@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_ovhcloud.exceptions import OVHCloudAIError, OVHCloudAIInvalidArgumentError, OVHCloudAIInvalidInputError
+from airflow_ovhcloud.utils.many import check_many_options
 from airflow_ovhcloud.utils.validation import (
     argument_errors,
     check_bool,
     check_dict_list,
+    check_int,
     check_mapping,
     check_number,
     check_str,
@@ -111,8 +113,16 @@ def check_chat_options(**options: Any) -> None:
             "response_format must be an OpenAI response_format dict or a pydantic model class, "
             f"got {shown(response_format)}"
         )
+    many_options = {"many", "max_concurrency", "requests_per_minute", "on_error"}
     with argument_errors():
-        check_chat_parameters({k: v for k, v in options.items() if k not in kinds and k != "response_format"})
+        check_chat_parameters(
+            {k: v for k, v in options.items() if k not in kinds and k != "response_format" and k not in many_options}
+        )
+        if "many" in options:
+            check_bool("many", options["many"])
+        if "max_concurrency" in options or "on_error" in options:
+            check_many_options(options.get("max_concurrency", 1), options.get("on_error", "fail"))
+        check_int("requests_per_minute", options.get("requests_per_minute"), minimum=1, allow_none=True)
 
 
 def with_system_prompt(messages: Any, system_prompt: str | None) -> Any:
