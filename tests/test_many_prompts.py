@@ -86,6 +86,25 @@ def test_a_retried_task_does_not_pay_again_for_the_answers_it_had(
     assert sent - first_try == 200 - kept <= 200 // 2 + 4  # the retry asked only for what was missing
 
 
+def test_a_killed_try_keeps_its_answers_for_the_retry(
+    emulator: Any, load_dag: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator.latency = 0.05  # 4 in flight: about 80 answers a second, 1.5 s for all 120
+    result = run_dag(load_dag(FILE, "test_chat_many_killed"))
+    assert result.state == "success", result.task_states
+    assert result.value("ask") == [reply(f"Ask: item {i}") for i in range(120)]
+
+    out = capsys.readouterr().out
+    assert "Timeout" in out  # Airflow killed the first try at its execution_timeout
+    sent = len(emulator.requests_to("/chat/completions"))
+    if not HAS_TASK_STATE_STORE:
+        return
+    kept = [int(k) for k in re.findall(r"Resuming: (\d+) of 120 answers were kept", out)]
+    assert kept and kept[0] > 0
+    tries = 1 + len(kept)
+    assert sent <= 120 + tries * 4  # at most the calls in flight at each kill are paid twice
+
+
 def test_the_classic_operator_takes_many_items(emulator: Any, load_dag: Any) -> None:
     result = run_dag(load_dag(FILE, "test_chat_many_operator"))
     assert result.state == "success", result.task_states

@@ -76,5 +76,24 @@ with DAG("test_chat_many_operator", start_date=START, schedule=None, catchup=Fal
         requests_per_minute=600,
     )
 
+
+@dag(dag_id="test_chat_many_killed", start_date=START, schedule=None, catchup=False)
+def chat_many_killed() -> None:
+    # Airflow kills a try that runs past execution_timeout: the first try is killed mid-way.
+    @task.ovh_chat(
+        model=MODEL,
+        many=True,
+        max_concurrency=4,
+        execution_timeout=timedelta(seconds=1),
+        retries=3,
+        retry_delay=timedelta(seconds=0),
+    )
+    def ask() -> list[str]:
+        return [f"Ask: item {i}" for i in range(120)]
+
+    ask()
+
+
 chat_many()
 chat_many_resume()
+chat_many_killed()
