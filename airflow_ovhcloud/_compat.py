@@ -1,7 +1,7 @@
 """What ``airflow.providers.common.compat`` does not give on every supported setup.
 
 Python 3.10 stops at common-compat 1.20, which predates ``ResumableJobMixin`` and the
-``mask_secret`` export; these fall back to the same behaviour (a mixin that resubmits, as below
+``mask_secret`` and ``redact`` exports; these fall back to the same behaviour (a mixin that resubmits, as below
 Airflow 3.3, and the SDK's own masker).
 """
 
@@ -36,4 +36,16 @@ def mask_secret(secret: str) -> None:
     mask(secret)
 
 
-__all__ = ["ResumableJobMixin", "mask_secret"]
+def redact(value: Any) -> Any:
+    """``value`` with every secret Airflow's masker knows replaced by ``***`` (as rendered fields are)."""
+    try:
+        from airflow.providers.common.compat.sdk import redact as masker_redact
+    except ImportError:  # common-compat < 1.21: the task SDK's own masker
+        try:
+            from airflow.sdk.log import redact as masker_redact
+        except ImportError:
+            from airflow.sdk.execution_time.secrets_masker import redact as masker_redact  # type: ignore[no-redef]
+    return masker_redact(value)
+
+
+__all__ = ["ResumableJobMixin", "mask_secret", "redact"]

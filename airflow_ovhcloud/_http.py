@@ -27,6 +27,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from airflow_ovhcloud import __version__
+from airflow_ovhcloud.constants import ANONYMOUS_REQUESTS_PER_MINUTE
 from airflow_ovhcloud.exceptions import (
     PERMANENT_STATUSES,
     OVHCloudAIClientError,
@@ -290,7 +291,8 @@ def base_url_from_connection(
     if parts.username is not None or parts.password is not None:
         raise OVHCloudAIConfigurationError(
             f"The host of {where} carries credentials (user:password@...): remove them from the host; the "
-            "API key or token goes in the connection's password field."
+            "API key or token goes in the connection's 'API key' / 'AI Training token' field ('Password' in a "
+            "generic connection)."
         )
     if parts.scheme not in ("http", "https"):
         raise OVHCloudAIConfigurationError(
@@ -321,7 +323,13 @@ class OVHCloudHTTPClient:
     """A pooled, retrying, error-mapping HTTP client for one OVHcloud service and one connection.
 
     :param service: the service's display name, e.g. ``"AI Endpoints"``; it starts every error.
+    :param token: the bearer token; empty means anonymous calls (no ``Authorization`` header), which
+        only AI Endpoints' chat, embeddings and models accept.
     :param token_hint: what to check when the service answers 401/403.
+    :param anonymous_hint: how to add a key, said when an anonymous call is refused (401/403) or
+        rate-limited (429).
+    :param missing_token_message: the error of a request that needs the token (``require_key``)
+        when there is none.
     :param unsafe_posts: paths whose POST creates something; they are retried only when refused.
     """
 
@@ -339,6 +347,8 @@ class OVHCloudHTTPClient:
         logger: Any = None,
         unsafe_posts: frozenset[str] = frozenset(),
         stream_timeout: float = DEFAULT_STREAM_TIMEOUT,
+        anonymous_hint: str | None = None,
+        missing_token_message: str | None = None,
     ) -> None:
         if max_retries < 0:
             raise OVHCloudAIConfigurationError(f"max_retries must be 0 or more, got {max_retries}.")
@@ -352,7 +362,11 @@ class OVHCloudHTTPClient:
         self.stream_timeout = stream_timeout
         self.max_retries = max_retries
         self.backoff_factor = backoff_factor
-        self.token_hint = token_hint or f"the token in the password of Airflow connection '{conn_id}'"
+        self.token_hint = token_hint or f"the token of Airflow connection '{conn_id}'"
+        self.anonymous_hint = anonymous_hint or f"put the token in Airflow connection '{conn_id}'"
+        self.missing_token_message = missing_token_message or (
+            f"OVHcloud {service}: this request needs a token and connection '{conn_id}' has none."
+        )
         self.log = logger or logging.getLogger(__name__)
         self.unsafe_posts = frozenset(urlsplit(self.url(p)).path for p in unsafe_posts)
         self._session: requests.Session | None = None
@@ -362,6 +376,11 @@ class OVHCloudHTTPClient:
 
     def __repr__(self) -> str:
         return f"<OVHCloudHTTPClient {self.service} {self.base_url} conn_id={self.conn_id!r}>"
+
+    @property
+    def anonymous(self) -> bool:
+        """True when this client sends no ``Authorization`` header (the connection has no key)."""
+        return not self._token
 
     @property
     def session(self) -> requests.Session:
@@ -392,13 +411,10 @@ class OVHCloudHTTPClient:
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers.update(
-                {
-                    "Authorization": f"Bearer {self._token}",
-                    "User-Agent": USER_AGENT,
-                    "Content-Type": "application/json",
-                    "Accept": "application/json",
-                }
+                {"User-Agent": USER_AGENT, "Content-Type": "application/json", "Accept": "application/json"}
             )
+            if self._token:  # anonymous calls carry no Authorization header at all
+                session.headers["Authorization"] = f"Bearer {self._token}"
             self._session = session
         return self._session
 
@@ -465,14 +481,19 @@ class OVHCloudHTTPClient:
         accept: str = "application/json",
         not_found_hint: str | None = None,
         secrets: Iterable[str] = (),
+        require_key: bool = False,
     ) -> requests.Response:
         """Send one request (with retries) and return the successful response, or raise mapped.
 
         A plain answer's body is read here and must be complete within ``timeout`` seconds of its
         headers (a body that trickles in cannot hold the task forever); a streamed one is read by
         :meth:`stream_lines`, within ``stream_timeout``. ``secrets`` (job env values) are hidden
-        from every message this client builds from then on.
+        from every message this client builds from then on. ``require_key``: a route the service
+        never serves anonymously (AI Endpoints' Batch and Files routes); without a token the
+        documented "not found" error is raised before anything is sent.
         """
+        if require_key:
+            self.require_key()
         self.add_secrets(secrets)
         url = self.url(path)
         path = "/" + path.lstrip("/")
@@ -500,6 +521,11 @@ class OVHCloudHTTPClient:
             # What requests' Response.content does, with a deadline: .content/.json()/.text then work.
             response._content = self._read_body(response, method, path)
         return response
+
+    def require_key(self) -> None:
+        """Raise the documented configuration error when this client has no token to send."""
+        if self.anonymous:
+            raise OVHCloudAIConfigurationError(self.missing_token_message)
 
     def _read_body(self, response: requests.Response, method: str, path: str) -> bytes:
         deadline = time.monotonic() + self.timeout
@@ -545,10 +571,17 @@ class OVHCloudHTTPClient:
         params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         not_found_hint: str | None = None,
         secrets: Iterable[str] = (),
+        require_key: bool = False,
     ) -> Any:
         """Send a request and decode its JSON answer (``None`` for an empty answer such as 204)."""
         response = self.request(
-            method, path, json_body=json_body, params=params, not_found_hint=not_found_hint, secrets=secrets
+            method,
+            path,
+            json_body=json_body,
+            params=params,
+            not_found_hint=not_found_hint,
+            secrets=secrets,
+            require_key=require_key,
         )
         if response.status_code == 204 or not response.content:
             return None
@@ -572,9 +605,17 @@ class OVHCloudHTTPClient:
         *,
         params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         not_found_hint: str | None = None,
+        require_key: bool = False,
     ) -> str:
         """Send a request whose answer is plain text (job logs)."""
-        response = self.request(method, path, params=params, accept="text/plain, */*", not_found_hint=not_found_hint)
+        response = self.request(
+            method,
+            path,
+            params=params,
+            accept="text/plain, */*",
+            not_found_hint=not_found_hint,
+            require_key=require_key,
+        )
         return response.content.decode(response.encoding or "utf-8", "replace")
 
     def stream_lines(self, response: requests.Response, stream_timeout: float | None = None) -> Iterator[bytes]:
@@ -618,7 +659,11 @@ class OVHCloudHTTPClient:
         if reason:
             head += f" {reason}"
         text = f"{head} on {method} {path}: {message}"
-        if status in (401, 403):
+        if status in (401, 403) and self.anonymous:
+            advice = (
+                f"The request was sent without a key (connection '{self.conn_id}' has none): {self.anonymous_hint}."
+            )
+        elif status in (401, 403):
             advice = f"Check {self.token_hint}."
         elif status == 404:
             advice = not_found_hint or f"Check the base URL {self.base_url} of connection '{self.conn_id}'."
@@ -628,6 +673,12 @@ class OVHCloudHTTPClient:
             advice = (
                 "Not resent: the service may have carried the request out; a task retry looks for the job "
                 "before submitting again."
+            )
+        elif status == 429 and self.anonymous:
+            advice = (
+                f"Rate limit still hit after {self.max_retries} retries. Calls without a key are limited by "
+                f"OVHcloud to {ANONYMOUS_REQUESTS_PER_MINUTE} requests per minute per IP and model: "
+                f"{self.anonymous_hint}, or lower the request rate (extra requests_per_minute)."
             )
         elif status == 429:
             advice = (
@@ -644,7 +695,9 @@ class OVHCloudHTTPClient:
         else:
             advice = "Check the request parameters."
         cls = OVHCloudAIClientError if status in PERMANENT_STATUSES else OVHCloudAIRequestError
-        return cls(f"{text}. {advice}", http_status=status, service_message=message)
+        # The service's own message often ends a sentence already: no doubled period.
+        end = " " if text.endswith((".", "!", "?")) else ". "
+        return cls(f"{text}{end}{advice}", http_status=status, service_message=message)
 
     def network_error(
         self, method: str, path: str, exc: BaseException, *, during_stream: bool = False, not_resent: bool = False
@@ -668,6 +721,7 @@ class OVHCloudHTTPClient:
             retries = "" if during_stream else f" after {self.max_retries} retries"
         return OVHCloudAIRequestError(
             f"Request to OVHcloud {self.service} failed: {what} on {method} {path}{retries} ({reason}). "
-            f"Check that {self.base_url} is reachable from the worker (network, proxy, the host of "
-            f"connection '{self.conn_id}') and the timeout ({self.timeout} s).",
+            f"Check that {self.base_url} is reachable from where this runs (the worker, the triggerer, or the "
+            f"API server for the connection Test button: network, proxy, the host of connection "
+            f"'{self.conn_id}') and the timeout ({self.timeout} s).",
         )

@@ -17,3 +17,7 @@ EMBEDDING_BATCH_SIZE = 64
 EMBEDDING_MAX_CONCURRENCY = 4
 #: Chat calls in flight at once in a many-prompt task unless told otherwise.
 MANY_MAX_CONCURRENCY = 16
+#: What OVHcloud AI Endpoints allows calls without an API key: requests per minute, per IP and model.
+ANONYMOUS_REQUESTS_PER_MINUTE = 2
+#: The small chat model the connection Test button sends its 1-token completion to, when the service lists it.
+TEST_CHAT_MODEL = "Llama-3.1-8B-Instruct"

@@ -3,7 +3,8 @@
 It prepares a throw-away ``AIRFLOW_HOME`` (migrated SQLite database, dags folder holding the
 example), starts the embedded emulator and points the connections at it, runs the DAG with
 ``dag.test()``, and prints one line per finished task and a summary. Airflow's own logging is
-turned down to warnings so the progress stays readable.
+turned down to warnings so the progress stays readable. The throw-away home is removed at the
+end (a home given with ``--airflow-home`` is kept).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
@@ -30,6 +32,16 @@ DEMO_DAG_FILE = "flagship.py"
 DEMO_DAG_ID = "ovhcloud_flagship"
 ENDPOINTS_TOKEN_ENV = "OVH_AI_ENDPOINTS_ACCESS_TOKEN"
 TRAINING_TOKEN_ENV = "OVH_AI_TRAINING_TOKEN"
+#: Warnings from what ``dag.test()`` uses inside, not from the user's DAG: the demo does not show them.
+#: Starlette >= 1 warns that its test client (which ``dag.test()`` runs Airflow's execution API with)
+#: prefers ``httpx2`` when only ``httpx`` is installed, as in a fresh ``pip install``.
+DEMO_QUIET_WARNINGS = (r"Using `httpx` with `starlette\.testclient` is deprecated",)
+
+
+def quiet_internal_warnings() -> None:
+    """Ignore the warnings of :data:`DEMO_QUIET_WARNINGS` in this process (the demo's own)."""
+    for message in DEMO_QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
 
 
 def _preview(value: Any, width: int = 100) -> str:
@@ -97,7 +109,18 @@ def run_demo(*, live: bool = False, airflow_home: str | None = None, out: TextIO
     if live and not _live_connections(out):
         return 2
     started = time.monotonic()
-    home = Path(airflow_home) if airflow_home else Path(tempfile.mkdtemp(prefix="airflow-ovhcloud-demo-"))
+    quiet_internal_warnings()
+    if airflow_home:
+        return _run_in(Path(airflow_home), live, out, started, temporary=False)
+    home = Path(tempfile.mkdtemp(prefix="airflow-ovhcloud-demo-"))
+    try:
+        return _run_in(home, live, out, started, temporary=True)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _run_in(home: Path, live: bool, out: TextIO, started: float, *, temporary: bool) -> int:
+    """Run the demo DAG with ``home`` as ``AIRFLOW_HOME``."""
     dags = home / "dags"
     dags.mkdir(parents=True, exist_ok=True)
     source = resources.files("airflow_ovhcloud.examples") / DEMO_DAG_FILE
@@ -109,7 +132,8 @@ def run_demo(*, live: bool = False, airflow_home: str | None = None, out: TextIO
 
     from airflow_ovhcloud.testing.dagrun import fast_polling, load_dag, prepare_airflow_home, run_dag
 
-    print(f"airflow-ovhcloud demo: AIRFLOW_HOME={home}", file=out, flush=True)
+    kept = " (temporary: removed at the end; --airflow-home DIR keeps one)" if temporary else ""
+    print(f"airflow-ovhcloud demo: AIRFLOW_HOME={home}{kept}", file=out, flush=True)
     prepare_airflow_home(home, dags)
     with ExitStack() as stack:
         if live:
@@ -126,7 +150,7 @@ def run_demo(*, live: bool = False, airflow_home: str | None = None, out: TextIO
             fast_polling(dag, 0.2)
         _progress_callbacks(dag, out)
         print(f"Running DAG {dag.dag_id} ({len(dag.tasks)} tasks):", file=out, flush=True)
-        result = run_dag(dag)
+        result = run_dag(dag, raise_on_failure=False)  # the summary below reports failures
 
     print("\nSummary:", file=out)
     order = {task_id: position for position, task_id in enumerate(dag.task_ids)}

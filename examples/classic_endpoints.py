@@ -20,13 +20,15 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["ovhcloud", "example"],
+    # Templates use params (or run_id), which every run has; ds fails in a run without a logical date.
+    params={"audience": "a new data engineer"},
 ) as dag:
     chat = OVHCloudAIEndpointsChatCompletionsOperator(
         task_id="generate_response",
         model="Meta-Llama-3_3-70B-Instruct",
         messages=[
             {"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": "Explain machine learning in simple terms for {{ ds }}."},
+            {"role": "user", "content": "Explain machine learning in simple terms for {{ params.audience }}."},
         ],
         temperature=0.7,
         max_tokens=500,

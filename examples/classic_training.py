@@ -28,7 +28,8 @@ with DAG(
     train = OVHCloudAITrainingSubmitJobOperator(
         task_id="train",
         image="pytorch/pytorch:latest",
-        name="train-{{ ds_nodash }}",
+        # run_id exists in every run; ds/ds_nodash do not in an API-triggered run without a logical date.
+        name="train-{{ run_id }}",
         command=["python", "train.py", "--epochs", "3"],
         env_vars={"WANDB_MODE": "offline"},
         flavor="ai1-1-gpu",
@@ -41,7 +42,9 @@ with DAG(
         labels={"project": "demo"},
         wait_for_completion=True,
         deferrable=True,
-        check_interval=1,
+        # Not a few seconds: a trigger that fires within seconds of deferring can race the scheduler
+        # (see docs/ai-training.md, "Waiting").
+        check_interval=30,
         wait_timeout=6 * 3600,
     )
 

@@ -282,23 +282,26 @@ def test_test_connection_reports_a_bad_token_without_raising(emulator: Any, monk
     set_conn(monkeypatch, "bad", conn)
     ok, message = OVHCloudAIEndpointsHook("bad").test_connection()
     assert ok is False
-    assert "HTTP 401" in message and "connection 'bad'" in message
+    assert "HTTP 401" in message and "refused the API key" in message
 
 
-def test_test_connection_reports_a_missing_key_without_raising(monkeypatch: pytest.MonkeyPatch) -> None:
-    set_conn(monkeypatch, "nokey", {"conn_type": "ovhcloud_ai_endpoints"})
+def test_test_connection_reports_a_keyless_connection_as_anonymous(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_conn(monkeypatch, "nokey", {"conn_type": "ovhcloud_ai_endpoints", "host": emulator.endpoints_url})
     ok, message = OVHCloudAIEndpointsHook("nokey").test_connection()
-    assert ok is False
-    assert "API key not found in connection 'nokey'" in message
+    assert ok is True
+    assert "without an API key: the connection is anonymous, so calls are rate-limited" in message
+    assert emulator.requests_to("/chat/completions") == []  # no chat call spent on a keyless test
 
 
 # ------------------------------------------------------------------- the connection
 
 
-def test_missing_api_key_is_the_documented_error_before_any_request(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_api_key_is_the_documented_error_where_a_key_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
     set_conn(monkeypatch, "ovh_ai_endpoints_default", {"conn_type": "generic", "host": "http://127.0.0.1:9/v1"})
     with pytest.raises(AirflowException) as info:
-        OVHCloudAIEndpointsHook().chat_completion(model=MODEL, messages=HELLO)
+        OVHCloudAIEndpointsHook().require_key()
     assert str(info.value).startswith(
         "OVHcloud AI Endpoints API key not found in connection 'ovh_ai_endpoints_default'. "
     )
@@ -474,7 +477,7 @@ def test_bad_token_says_which_connection_to_check(emulator: Any, monkeypatch: py
     with pytest.raises(OVHCloudAIClientError) as info:
         OVHCloudAIEndpointsHook("wrong").chat_completion(model=MODEL, messages=HELLO)
     assert "HTTP 401 Unauthorized" in str(info.value)
-    assert "Check the API key in the password of Airflow connection 'wrong'" in str(info.value)
+    assert "Check the API key of Airflow connection 'wrong' (the form's 'API key' field" in str(info.value)
 
 
 def test_unknown_model_says_how_to_list_models(emulator: Any) -> None:

@@ -53,7 +53,7 @@ def test_operators_return_responses_and_push_usage(emulator: Any, load_dag: Any)
 
 
 def test_unknown_model_fails_the_task_without_using_its_retries(emulator: Any, load_dag: Any) -> None:
-    result = run_dag(load_dag(FILE, "test_endpoints_operator_unknown_model"))
+    result = run_dag(load_dag(FILE, "test_endpoints_operator_unknown_model"), expect_failure=True)
 
     assert result.state == "failed"
     assert result.task_states[("chat", -1)] == "failed"

@@ -213,7 +213,26 @@ def test_list_jobs_accepts_a_bare_list_answer(emulator: Any) -> None:
     hook = OVHCloudAITrainingHook()
     hook.submit_job(image=IMAGE)
     page = hook.list_jobs()
-    assert len(page["items"]) == 1 and page["metadata"]["total"] == 1
+    assert len(page["items"]) == 1
+    # The service's paged shape, inferred from the bare page.
+    assert page["metadata"] == {"currentPage": 1, "pageCount": 1, "total": 1, "links": {}}
+    hook.submit_job(image=IMAGE)
+    full = hook.list_jobs(page=1, size=1)  # a full page: there may be more
+    assert full["metadata"] == {"currentPage": 1, "pageCount": 2, "total": 1, "links": {}}
+
+
+def test_list_jobs_passes_the_paged_answer_through(emulator: Any) -> None:
+    hook = OVHCloudAITrainingHook()
+    for _ in range(3):
+        hook.submit_job(image=IMAGE)
+    page = hook.list_jobs(page=1, size=2)
+    assert len(page["items"]) == 2
+    assert page["metadata"] == {
+        "currentPage": 1,
+        "pageCount": 2,
+        "total": 3,
+        "links": {"next": "/v1/job?size=2&page=2"},
+    }
 
 
 def test_stop_and_delete(emulator: Any) -> None:

@@ -114,7 +114,7 @@ def test_chat_structured_output_tools_streaming_and_verbatim_prompts(emulator: A
 def test_bad_chat_returns_fail_with_the_documented_message(
     emulator: Any, load_dag: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = run_dag(load_dag(FILE, "test_chat_bad_returns"))
+    result = run_dag(load_dag(FILE, "test_chat_bad_returns"), expect_failure=True)
     assert set(result.task_states.values()) == {"failed"}
     out = capsys.readouterr().out
     assert "@task.ovh_chat task 'returns_none': no usable prompt; the function returned NoneType None." in out
@@ -154,7 +154,7 @@ def test_embed_one_text_none_and_a_mapped_upstream(emulator: Any, load_dag: Any)
 def test_bad_embedding_inputs_name_their_positions(
     emulator: Any, load_dag: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = run_dag(load_dag(FILE, "test_embed_bad"))
+    result = run_dag(load_dag(FILE, "test_embed_bad"), expect_failure=True)
     assert result.task_states[("mixed", -1)] == "failed"
     assert "inputs at positions 1, 2 are not non-empty strings" in capsys.readouterr().out
     assert emulator.requests_to("/embeddings") == []
@@ -162,7 +162,7 @@ def test_bad_embedding_inputs_name_their_positions(
 
 def test_mapped_training_jobs_one_failing(emulator: Any, load_dag: Any, capsys: pytest.CaptureFixture[str]) -> None:
     emulator.script_job(final_state="FAILED", info_message="loss is NaN", name="lr-0.0003")
-    result = run_dag(load_dag(FILE, "test_training_mapped"))
+    result = run_dag(load_dag(FILE, "test_training_mapped"), expect_failure=True)
 
     assert result.states("train") == ["success", "failed", "success"]
     assert result.states("train_deferred") == ["success", "success"]
@@ -184,7 +184,7 @@ def test_mapped_training_jobs_one_failing(emulator: Any, load_dag: Any, capsys: 
 def test_bad_training_returns_fail_with_the_documented_message(
     emulator: Any, load_dag: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = run_dag(load_dag(FILE, "test_training_bad_returns"))
+    result = run_dag(load_dag(FILE, "test_training_bad_returns"), expect_failure=True)
     assert set(result.task_states.values()) == {"failed"}
     out = capsys.readouterr().out
     assert "@task.ovh_training task 'no_image': no image" in out

@@ -164,6 +164,7 @@ def test_unknown_route_and_wrong_method(emu: OVHCloudAIEmulator, http: requests.
 
 
 def test_missing_and_wrong_key_are_rejected(emu: OVHCloudAIEmulator) -> None:
+    emu.require_auth = True  # strict mode: anonymous calls are refused too
     url = f"{emu.endpoints_url}/chat/completions"
     body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
     missing = requests.post(url, json=body, timeout=5)
@@ -847,7 +848,8 @@ def test_journal_records_requests(http: requests.Session, emu: OVHCloudAIEmulato
 def test_reset_restores_a_fresh_emulator(http: requests.Session, emu: OVHCloudAIEmulator) -> None:
     emu.latency = 0.05
     emu.embedding_input_limit = 1
-    emu.require_auth = False
+    emu.require_auth = True
+    emu.requests_per_minute, emu.anonymous_requests_per_minute, emu.rate_limit_window = 1, None, 1.0
     emu.reverse_embedding_data = True
     emu.script_chat("scripted")
     emu.fail_next(5)
@@ -858,7 +860,8 @@ def test_reset_restores_a_fresh_emulator(http: requests.Session, emu: OVHCloudAI
         http.get(f"{emu.endpoints_url}/models", timeout=5)
     emu.reset()
     assert emu.journal == []
-    assert (emu.latency, emu.embedding_input_limit, emu.require_auth) == (0.0, None, True)
+    assert (emu.latency, emu.embedding_input_limit, emu.require_auth) == (0.0, None, False)
+    assert (emu.requests_per_minute, emu.anonymous_requests_per_minute, emu.rate_limit_window) == (None, 2, 60.0)
     assert emu.reverse_embedding_data is False
     assert chat(http, emu).json()["choices"][0]["message"]["content"].startswith("This is a reply")
     assert sse_events(chat(http, emu, stream=True))[-1] == "[DONE]"
@@ -868,10 +871,20 @@ def test_reset_restores_a_fresh_emulator(http: requests.Session, emu: OVHCloudAI
 
 
 def test_reset_restores_constructor_knobs() -> None:
-    with OVHCloudAIEmulator(latency=0.01, embedding_input_limit=7, require_auth=False) as emulator:
-        emulator.latency, emulator.embedding_input_limit, emulator.require_auth = 0, None, True
+    with OVHCloudAIEmulator(
+        latency=0.01,
+        embedding_input_limit=7,
+        require_auth=True,
+        requests_per_minute=5,
+        anonymous_requests_per_minute=None,
+        rate_limit_window=2.0,
+    ) as emulator:
+        emulator.latency, emulator.embedding_input_limit, emulator.require_auth = 0, None, False
+        emulator.requests_per_minute, emulator.anonymous_requests_per_minute, emulator.rate_limit_window = 1, 1, 9
         emulator.reset()
-        assert (emulator.latency, emulator.embedding_input_limit, emulator.require_auth) == (0.01, 7, False)
+        assert (emulator.latency, emulator.embedding_input_limit, emulator.require_auth) == (0.01, 7, True)
+        knobs = (emulator.requests_per_minute, emulator.anonymous_requests_per_minute, emulator.rate_limit_window)
+        assert knobs == (5, None, 2.0)
 
 
 def test_add_embedding_model(http: requests.Session, emu: OVHCloudAIEmulator) -> None:
@@ -916,3 +929,156 @@ def test_socket_level_drop(emu: OVHCloudAIEmulator) -> None:
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.recv(1024) == b""
+
+
+# ------------------------------------------------------------------ fidelity: auth and rate limits
+
+
+def test_anonymous_calls_answer_like_the_real_service(emu: OVHCloudAIEmulator) -> None:
+    """Without a key: chat, embeddings and models answer; a wrong key is 401; training needs the token."""
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
+    assert requests.post(f"{emu.endpoints_url}/chat/completions", json=body, timeout=5).status_code == 200
+    embedding = {"model": EMBEDDING_MODEL, "input": "x"}
+    assert requests.post(f"{emu.endpoints_url}/embeddings", json=embedding, timeout=5).status_code == 200
+    assert requests.get(f"{emu.endpoints_url}/models", timeout=5).status_code == 200
+    assert requests.get(f"{emu.endpoints_url}/models/{MODEL}", timeout=5).status_code == 200
+    wrong = requests.get(f"{emu.endpoints_url}/models", headers={"Authorization": "Bearer nope"}, timeout=5)
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"
+    training = requests.get(f"{emu.training_url}/v1/job", timeout=5)
+    assert training.status_code == 401 and set(training.json()) == {"message"}
+    assert [r.auth for r in emu.journal] == ["missing"] * 4 + ["invalid", "missing"]
+
+
+def test_anonymous_calls_are_limited_per_model(emu: OVHCloudAIEmulator) -> None:
+    url = f"{emu.endpoints_url}/chat/completions"
+
+    def anonymous(model: str = MODEL) -> requests.Response:
+        return requests.post(url, json={"model": model, "messages": [{"role": "user", "content": "hi"}]}, timeout=5)
+
+    assert [anonymous().status_code for _ in range(3)] == [200, 200, 429]
+    refused = anonymous()
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"].isdigit() and 1 <= int(refused.headers["Retry-After"]) <= 60
+    error = refused.json()["error"]
+    assert (error["type"], error["code"]) == ("rate_limit_error", "rate_limit_exceeded")
+    assert MODEL in error["message"]
+    assert anonymous("gpt-oss-20b").status_code == 200  # another model has its own budget
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
+    keyed = requests.post(url, json=body, headers={"Authorization": f"Bearer {emu.token}"}, timeout=5)
+    assert keyed.status_code == 200  # the key is not limited by default
+    assert [r.fault for r in emu.requests_to("/chat/completions")] == [
+        None,
+        None,
+        "rate_limited",
+        "rate_limited",
+        None,
+        None,
+    ]
+
+
+def test_rate_limit_with_a_key_uses_a_sliding_window(http: requests.Session, emu: OVHCloudAIEmulator) -> None:
+    emu.requests_per_minute, emu.rate_limit_window = 3, 0.4
+    assert [chat(http, emu).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert embed(http, emu, "x").status_code == 200  # embeddings of another model: another window
+    time.sleep(0.45)
+    assert chat(http, emu).status_code == 200  # the window slid past the first requests
+    emu.requests_per_minute = None
+    assert all(chat(http, emu).status_code == 200 for _ in range(10))
+
+
+def test_strict_mode_refuses_anonymous_calls(emu: OVHCloudAIEmulator) -> None:
+    with OVHCloudAIEmulator(require_auth=True) as strict:
+        assert requests.get(f"{strict.endpoints_url}/models", timeout=5).status_code == 401
+        headers = {"Authorization": f"Bearer {strict.token}"}
+        assert requests.get(f"{strict.endpoints_url}/models", headers=headers, timeout=5).status_code == 200
+
+
+def test_rate_limit_knobs_are_checked() -> None:
+    with pytest.raises(ValueError, match="requests_per_minute"):
+        OVHCloudAIEmulator(requests_per_minute=0)
+    with pytest.raises(ValueError, match="rate_limit_window"):
+        OVHCloudAIEmulator(rate_limit_window=0)
+
+
+def test_rate_limit_is_cheap_at_high_request_rates() -> None:
+    from airflow_ovhcloud.testing.emulator.endpoints.ratelimit import SlidingWindow
+
+    window = SlidingWindow()
+    started = time.perf_counter()
+    # 400 requests/s for 50 s against 12,000 per minute: the first 12,000 pass, the rest wait.
+    admitted = sum(window.admit("m", "key", 12_000, 60.0, now=i / 400) is None for i in range(20_000))
+    assert admitted == 12_000
+    assert window.admit("m", "key", 12_000, 60.0, now=60.5) is None  # the window slid
+    assert time.perf_counter() - started < 1
+
+
+# ------------------------------------------------------------------ fidelity: n, base64, structured outputs
+
+
+def test_n_choices(http: requests.Session, emu: OVHCloudAIEmulator) -> None:
+    body = chat(http, emu, n=3).json()
+    assert [c["index"] for c in body["choices"]] == [0, 1, 2]
+    contents = [c["message"]["content"] for c in body["choices"]]
+    assert contents[0].startswith("This is a reply") and len(set(contents)) == 3
+    assert body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] + body["usage"]["completion_tokens"]
+    emu.script_chat("first")
+    emu.script_chat("second")
+    scripted = chat(http, emu, n=2).json()
+    assert [c["message"]["content"] for c in scripted["choices"]] == ["first", "second"]
+    streamed = sse_chunks(chat(http, emu, n=2, stream=True))
+    by_choice: dict[int, str] = {}
+    for chunk in streamed:
+        for choice in chunk["choices"]:
+            by_choice[choice["index"]] = by_choice.get(choice["index"], "") + (choice["delta"].get("content") or "")
+    assert by_choice == {0: contents[0], 1: contents[1]}
+    for bad in (0, 129, "2", True):
+        response = chat(http, emu, n=bad)
+        assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_n"
+
+
+def test_base64_embeddings_are_little_endian_float32(http: requests.Session, emu: OVHCloudAIEmulator) -> None:
+    import base64
+    import struct
+
+    floats = http.post(
+        f"{emu.endpoints_url}/embeddings", json={"model": EMBEDDING_MODEL, "input": ["a", "b"]}, timeout=5
+    ).json()
+    packed = http.post(
+        f"{emu.endpoints_url}/embeddings",
+        json={"model": EMBEDDING_MODEL, "input": ["a", "b"], "encoding_format": "base64"},
+        timeout=5,
+    ).json()
+    for plain, encoded in zip(floats["data"], packed["data"], strict=True):
+        raw = base64.b64decode(encoded["embedding"])
+        decoded = struct.unpack(f"<{len(raw) // 4}f", raw)
+        assert len(decoded) == 1024
+        assert max(abs(x - y) for x, y in zip(decoded, plain["embedding"], strict=True)) < 1e-6
+    bad = http.post(
+        f"{emu.endpoints_url}/embeddings",
+        json={"model": EMBEDDING_MODEL, "input": "a", "encoding_format": "int8"},
+        timeout=5,
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_encoding_format"
+
+
+def test_structured_outputs_differ_per_prompt(http: requests.Session, emu: OVHCloudAIEmulator) -> None:
+    class Summary(pydantic.BaseModel):
+        title: str
+        mood: enum.Enum("Mood", {"HAPPY": "happy", "SAD": "sad", "CALM": "calm"})  # type: ignore[valid-type]
+        score: int = pydantic.Field(ge=0, le=10)
+
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": "summary", "schema": Summary.model_json_schema(), "strict": True},
+    }
+
+    def answer(prompt: str) -> str:
+        messages = [{"role": "user", "content": prompt}]
+        reply = chat(http, emu, messages=messages, response_format=response_format).json()
+        return str(reply["choices"][0]["message"]["content"])
+
+    answers = [answer(f"document {i}") for i in range(5)]
+    assert len(set(answers)) == 5
+    assert answer("document 0") == answers[0]  # deterministic from the prompt
+    for text in answers:
+        Summary.model_validate_json(text)

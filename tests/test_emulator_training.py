@@ -347,7 +347,9 @@ def test_restart_and_label(http: requests.Session, emu: OVHCloudAIEmulator) -> N
     reserved = put(http, emu, job_id, "label", json={"name": "ovh/owner", "value": "x"})
     assert reserved.status_code == 400
     assert "reserved" in reserved.json()["message"]
-    assert put(http, emu, job_id, "label", json={"name": "stage"}).status_code == 400
+    assert put(http, emu, job_id, "label", json={"name": "stage"}).status_code == 204  # no value: deleted
+    assert emu.job(job_id)["spec"]["labels"] == {"team": "ml"}
+    assert put(http, emu, job_id, "label", json={"value": "x"}).status_code == 400
 
 
 # ------------------------------------------------------------------------------------------ logs
@@ -399,7 +401,7 @@ def test_list_filters_sorting_and_pagination(http: requests.Session, emu: OVHClo
 
     page = list_jobs(http, emu)
     assert [j["id"] for j in page["items"]] == [c, b, a]  # newest first by default
-    assert page["metadata"] == {"page": 1, "size": 100, "total": 3}
+    assert page["metadata"] == {"currentPage": 1, "pageCount": 1, "total": 3, "links": {}}
     assert [j["id"] for j in list_jobs(http, emu, order="asc")["items"]] == [a, b, c]
     assert [j["id"] for j in list_jobs(http, emu, sort="name", order="asc")["items"]] == [a, b, c]
 
@@ -412,11 +414,19 @@ def test_list_filters_sorting_and_pagination(http: requests.Session, emu: OVHClo
 
     second = list_jobs(http, emu, page=2, size=2, order="asc", userName="someone")
     assert [j["id"] for j in second["items"]] == [c]
-    assert second["metadata"] == {"page": 2, "size": 2, "total": 3}
+    assert second["metadata"] == {"currentPage": 2, "pageCount": 2, "total": 3, "links": {}}
+    first = list_jobs(http, emu, size=1, labelSelector="team=ml")
+    assert first["metadata"] == {
+        "currentPage": 1,
+        "pageCount": 2,
+        "total": 2,
+        "links": {"next": "/v1/job?size=1&labelSelector=team%3Dml&page=2"},
+    }
 
-    future = "2999-01-01T00:00:00Z"
+    future = 32_503_680_000  # Unix timestamps (seconds), as the generated client sends them
     assert list_jobs(http, emu, updatedAfter=future)["items"] == []
     assert len(list_jobs(http, emu, updatedBefore=future)["items"]) == 3
+    assert len(list_jobs(http, emu, updatedAfter=0)["items"]) == 3
 
     assert emu.job(a)["status"]["state"] == "RUNNING"  # listing advanced nothing
     assert emu.job(c)["status"]["state"] == "QUEUED"
@@ -427,6 +437,8 @@ def test_list_filters_sorting_and_pagination(http: requests.Session, emu: OVHClo
         {"size": "x"},
         {"statusState": "NAPPING"},
         {"labelSelector": "x"},
+        {"updatedAfter": "2999-01-01T00:00:00Z"},
+        {"sort": "bogus"},
     ):
         response = http.get(f"{emu.training_url}/v1/job", params=params, timeout=5)
         assert response.status_code == 400, params
@@ -469,7 +481,31 @@ def test_bare_list_style(http: requests.Session, emu: OVHCloudAIEmulator) -> Non
         ({"resources": {"gpu": -1}}, "resources.gpu"),
         ({"resources": {"flavor": "ai1-1-gpu", "gpu": 0}}, "gpu is 0"),
         ({"resources": {"flavor": "ai1-1-cpu", "gpu": 1}}, "CPU flavor"),
-        ({"resources": {"cpu": 4, "gpu": 1}}, "either cpu or gpu"),
+        (
+            {
+                "volumes": [
+                    {
+                        "mountPath": "/d",
+                        "permission": "RW",
+                        "dataStore": {"alias": "GRA", "container": "c"},
+                        "targetDataStore": {"alias": "GRA"},
+                    }
+                ]
+            },
+            "targetDataStore.container",
+        ),
+        (
+            {
+                "volumes": [
+                    {
+                        "mountPath": "/d",
+                        "permission": "RO",
+                        "dataStore": {"alias": "G", "container": "c", "internal": "y"},
+                    }
+                ]
+            },
+            "internal",
+        ),
         (
             {
                 "volumes": [
@@ -708,3 +744,61 @@ def test_pytest_fixture_wires_the_training_connection(ovhcloud_emulator: OVHClou
     assert response.status_code == 200
     assert ovhcloud_emulator.submitted_jobs == 1
     assert "AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT" in os.environ
+
+
+# ------------------------------------------------------------------------------------------ fidelity
+
+
+def test_a_job_without_a_name_gets_a_generated_one(http: requests.Session, emu: OVHCloudAIEmulator) -> None:
+    emu.script_job(final_state="FAILED")  # an unnamed script still goes to the unnamed job
+    job_id = new_job(http, emu)
+    name = emu.job(job_id)["spec"]["name"]
+    assert re.fullmatch(r"[a-z]+-[a-z]+", name)
+    assert states_by_polls(http, emu, job_id)[-1] == "FAILED"
+    assert emu.job(new_job(http, emu, name="mine"))["spec"]["name"] == "mine"
+
+
+def test_volumes_targets_and_status(http: requests.Session, emu: OVHCloudAIEmulator) -> None:
+    volumes = [
+        {
+            "mountPath": "/workspace/data",
+            "permission": "RO",
+            "dataStore": {"alias": "GRA", "container": "in", "prefix": "v2/", "internal": False},
+        },
+        {
+            "mountPath": "/workspace/out",
+            "permission": "RW",
+            "dataStore": {"alias": "GRA", "container": "scratch", "archive": "out.tar"},
+            "targetDataStore": {"alias": "BHS", "container": "results", "archive": True, "internal": True},
+        },
+        {"mountPath": "/workspace/code", "permission": "RO", "publicGit": {"url": "https://example.com/r.git"}},
+    ]
+    job_id = new_job(http, emu, volumes=volumes)
+    queued = emu.job(job_id)["status"]["volumes"]
+    assert [v["mountPath"] for v in queued] == [v["mountPath"] for v in volumes]
+    assert all(v["lastPulledCreatedAt"] is None and v["lastPushedCreatedAt"] is None for v in queued)
+    assert len({v["id"] for v in queued}) == 3 and all(v["userVolumeId"] for v in queued)
+    states_by_polls(http, emu, job_id)
+    done = emu.job(job_id)["status"]["volumes"]
+    assert all(ISO_Z.fullmatch(v["lastPulledCreatedAt"]) for v in done)
+    assert [v["lastPushedCreatedAt"] is not None for v in done] == [False, True, False]  # only RW pushes
+    assert emu.job(job_id)["spec"]["volumes"] == volumes
+
+
+def test_cpu_and_gpu_together_are_not_refused(http: requests.Session, emu: OVHCloudAIEmulator) -> None:
+    """The generated client has no rule against it (unverified): the emulator lets the service decide."""
+    job_id = new_job(http, emu, resources={"cpu": 4, "gpu": 1})
+    assert emu.job(job_id)["spec"]["resources"] == {"cpu": 4, "gpu": 1}
+
+
+def test_list_sorts_by_field_paths(http: requests.Session, emu: OVHCloudAIEmulator) -> None:
+    emu.script_job(stick_in="RUNNING", name="b")
+    a = new_job(http, emu, name="a")
+    b = new_job(http, emu, name="b")
+    for _ in range(3):
+        poll(http, emu, b)  # RUNNING; a stays QUEUED
+    assert [j["id"] for j in list_jobs(http, emu, sort="status.state", order="asc")["items"]] == [a, b]
+    assert [j["id"] for j in list_jobs(http, emu, sort="status.state", order="desc")["items"]] == [b, a]
+    assert [j["id"] for j in list_jobs(http, emu, sort="spec.name", order="desc")["items"]] == [b, a]
+    assert [j["id"] for j in list_jobs(http, emu, sort="status.duration", order="asc")["items"]] == [a, b]
+    assert [j["id"] for j in list_jobs(http, emu, sort="updatedAt", order="desc")["items"]] == [b, a]

@@ -154,7 +154,7 @@ def test_ovh_embed_dag_fails_with_the_clear_error_not_a_key_error(
     answer = _embedding_answer({"object": "embedding", "index": 0}, {"object": "embedding", "index": 1})
     with hostile_server(answer) as server:
         monkeypatch.setenv("AIRFLOW_CONN_HARDENING_HOSTILE", connection(server.url, SECRET_TOKEN, max_retries=0))
-        result = run_dag(load_dag(DAGS, "test_hardening_embed_hostile"))
+        result = run_dag(load_dag(DAGS, "test_hardening_embed_hostile"), expect_failure=True)
         requests = len(server.requests)
 
     assert result.task_states[("embed_texts", -1)] == "failed"
@@ -325,7 +325,7 @@ def _try_numbers(result: Any) -> dict[str, int]:
 def test_bad_chat_overrides_fail_at_once_as_invalid_input_not_a_retryable_type_error(
     emulator: Any, load_dag: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = run_dag(load_dag(DAGS, "test_hardening_chat_bad_override"))
+    result = run_dag(load_dag(DAGS, "test_hardening_chat_bad_override"), expect_failure=True)
 
     assert set(result.task_states.values()) == {"failed"}
     assert _try_numbers(result) == {"bad_response_format": 1, "bad_temperature": 1, "bytes_part": 1}

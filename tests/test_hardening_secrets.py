@@ -165,7 +165,7 @@ def test_an_unexpected_job_answer_hides_the_jobs_env_values(monkeypatch: pytest.
 
 
 def test_invalid_env_vars_never_reach_the_rendered_fields(emulator: Any, load_dag: Any) -> None:
-    result = run_dag(load_dag("hardening_secret_dags.py", "test_invalid_env_vars_hidden"))
+    result = run_dag(load_dag("hardening_secret_dags.py", "test_invalid_env_vars_hidden"), expect_failure=True)
 
     assert result.task_states[("submit", -1)] == "failed"
     assert result.task_states[("submit_ok", -1)] == "success"

@@ -137,8 +137,10 @@ def test_a_trigger_event_raises_again_what_the_trigger_caught(error: OVHCloudAIE
     assert isinstance(info.value, AirflowFailException) == isinstance(error, AirflowFailException)
 
 
-def test_a_success_event_carries_the_redacted_job() -> None:
+def test_a_success_event_names_the_job_and_the_redacted_job_is_fetched() -> None:
     job = {"id": "j", "spec": {"envVars": [{"name": "K", "value": "secret"}]}, "status": {"state": "DONE"}}
-    assert result_of_event(success_event("j", job))["spec"]["envVars"] == [{"name": "K", "value": "***"}]
+    event = success_event("j", job)
+    assert event == {"status": "success", "job_id": "j", "state": "DONE"}  # small: Airflow logs it
+    assert result_of_event(event, lambda job_id: job)["spec"]["envVars"] == [{"name": "K", "value": "***"}]
     with pytest.raises(OVHCloudAIRequestError):
         result_of_event("not an event")

@@ -30,6 +30,11 @@ def test_wheel_and_sdist_hold_only_the_package_and_pass_twine(dist: Path) -> Non
     assert top == {"airflow_ovhcloud", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
     assert "airflow_ovhcloud/py.typed" in names
     assert "airflow_ovhcloud/examples/flagship.py" in names
+    # Every package of the source tree is in the wheel (the package list in pyproject.toml is explicit,
+    # and an editable install hides a missing one: utils/ once was).
+    packages = {p.parent.relative_to(REPO).as_posix() for p in (REPO / "airflow_ovhcloud").rglob("__init__.py")}
+    missing = sorted(p for p in packages if f"{p}/__init__.py" not in names)
+    assert not missing, f"packages missing from the wheel (add them to pyproject.toml): {missing}"
     with tarfile.open(sdist) as tar:
         assert not [n for n in tar.getnames() if "/hooks/" in n and "/airflow_ovhcloud/" not in n]
     subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *map(str, dist.iterdir())], check=True)
@@ -51,6 +56,12 @@ def test_wheel_installs_into_a_clean_venv_and_airflow_sees_the_provider(dist: Pa
         [str(venv / "bin" / "airflow"), "providers", "list"], capture_output=True, text=True, env=env, check=True
     )
     assert "airflow-ovhcloud" in listed.stdout
-    code = "from airflow.sdk import task; print(task.ovh_chat.__module__, task.ovh_training.__name__)"
-    resolved = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=env, check=True)
+    code = (
+        "import airflow_ovhcloud.testing; from airflow.sdk import task; "
+        "print(task.ovh_chat.__module__, task.ovh_training.__name__)"
+    )
+    # Run away from the checkout: from the repository root, `python -c` would import the source tree.
+    resolved = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, env=env, check=True, cwd=tmp_path
+    )
     assert resolved.stdout.split() == ["airflow_ovhcloud.decorators.chat", "ovh_training_task"]

@@ -61,6 +61,8 @@ def test_providers_manager_knows_the_connection_type_and_its_form() -> None:
         behaviours = manager.field_behaviours
         assert "extra__ovhcloud_ai_endpoints__timeout" in manager.connection_form_widgets
         assert "extra__ovhcloud_ai_endpoints__max_retries" in manager.connection_form_widgets
+        assert "extra__ovhcloud_ai_endpoints__backoff_factor" in manager.connection_form_widgets
+        assert "extra__ovhcloud_ai_training__stream_timeout" in manager.connection_form_widgets
     else:  # Airflow 3.1 asks the hooks (and only when the FAB UI is installed)
         from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
         from airflow_ovhcloud.hooks.ai_training import OVHCloudAITrainingHook
@@ -70,7 +72,11 @@ def test_providers_manager_knows_the_connection_type_and_its_form() -> None:
             "ovhcloud_ai_training": OVHCloudAITrainingHook.get_ui_field_behaviour(),
         }
     behaviour = behaviours["ovhcloud_ai_endpoints"]
-    assert behaviour["relabeling"] == {"password": "API key", "host": "Base URL (optional)"}
+    assert behaviour["relabeling"] == {
+        "password": "API key",
+        "host": "Base URL (optional)",
+        "port": "Port (443; the Test button needs it)",  # Airflow 3.3's Test button needs a stored port
+    }
     assert "login" in behaviour["hidden_fields"]
     assert behaviours["ovhcloud_ai_training"]["relabeling"]["login"] == "Region"
     assert "airflow_ovhcloud.links.ai_training.OVHCloudAITrainingJobLink" in manager.extra_links_class_names

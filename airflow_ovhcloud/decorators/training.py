@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 #: The job-spec fields a function may return: the submit operator's names for :class:`JobSpec`'s fields.
 SPEC_FIELDS = tuple(spec_field_names())
+#: XCom key of the fields a deferrable task's function returned (redacted), read back when it resumes.
+SPEC_XCOM_KEY = "ovh_ai_training_spec"
 _NO_IMAGE = ""
 
 
@@ -89,7 +91,36 @@ class _OVHTrainingDecoratedOperator(DecoratedOperator, OVHCloudAITrainingSubmitJ
                 f"@task.ovh_training task '{self.task_id}': no image: set image= on the decorator or return "
                 "it, e.g. {'image': 'pytorch/pytorch:latest'}."
             )
+        if returned and self.deferrable and self.wait_for_completion:
+            self.keep_spec_for_resume(context, list(returned))
         return super().execute(context)
+
+    def keep_spec_for_resume(self, context: Context, returned: Collection[str]) -> None:
+        """Keep the returned fields, as the rendered-template view shows them, for a resumed deferred task.
+
+        A deferred task resumes in a fresh operator whose function is not called again: Airflow
+        renders and stores its template fields anew, and ``name``, ``command``... read ``None``.
+        The fields are kept in XCom (key ``ovh_ai_training_spec``; XComs survive a deferral, and
+        ``dag.test()`` keeps them too where it drops ``defer(kwargs=...)``), then set back in
+        :meth:`execute_complete` before Airflow's overwrite after execution stores them. Env values
+        are ``***`` and every secret the masker knows is redacted: nothing secret is kept.
+        """
+        from airflow_ovhcloud._compat import redact
+
+        self.hide_env_vars()
+        self.job_spec()  # a bad field fails with its documented message, before anything is kept
+        shown = redact({name: getattr(self, name) for name in returned})
+        context["ti"].xcom_push(key=SPEC_XCOM_KEY, value=shown)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Set the kept fields back (Airflow then stores them as rendered fields), then finish as the operator does."""
+        ti = context["ti"]
+        kept = ti.xcom_pull(task_ids=ti.task_id, key=SPEC_XCOM_KEY, map_indexes=ti.map_index)
+        if isinstance(kept, Mapping):
+            for key, value in kept.items():
+                if key in SPEC_FIELDS:
+                    setattr(self, key, value)
+        return super().execute_complete(context, event)
 
 
 def ovh_training_task(

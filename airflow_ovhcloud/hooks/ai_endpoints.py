@@ -11,11 +11,13 @@ from typing import Any, ClassVar
 
 from airflow_ovhcloud._http import MAX_SERVICE_MESSAGE, base_url_from_connection, service_message_of
 from airflow_ovhcloud.constants import (
+    ANONYMOUS_REQUESTS_PER_MINUTE,
     EMBEDDING_BATCH_SIZE,
     EMBEDDING_MAX_CONCURRENCY,
     ENDPOINTS_CONN_ID,
     ENDPOINTS_CONN_TYPE,
     MANY_MAX_CONCURRENCY,
+    TEST_CHAT_MODEL,
 )
 from airflow_ovhcloud.exceptions import (
     OVHCloudAIError,
@@ -31,6 +33,9 @@ from airflow_ovhcloud.utils.ratelimit import RateLimiter
 from airflow_ovhcloud.utils.validation import check_int, check_str, shown
 
 CATALOG_URL = "https://endpoints.ai.cloud.ovh.net/catalog"
+KEY_HOWTO = "create one in the OVHcloud Control Panel under Public Cloud > AI Endpoints > API keys"
+#: Model ids that name embedding, speech or image models: never the Test button's chat model.
+_NOT_CHAT = ("embed", "bge", "e5-", "whisper", "diffusion", "sdxl", "rerank", "tts", "nvr")
 
 
 @dataclass
@@ -50,7 +55,9 @@ class ManyResults:
 class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
     """Hook to interact with the OVHcloud AI Endpoints API.
 
-    The API key comes from the connection's password, else its extra ``api_key``. The
+    The API key comes from the connection's password (the form's "API key" field), else its extra
+    ``api_key``. Without one, chat, embeddings and models go anonymous, as OVHcloud allows (rate
+    limited: the hook logs it once); a route that needs a key calls :meth:`require_key`. The
     connection's host, when set, replaces :attr:`BASE_URL` (a proxy, or the local emulator).
 
     :param ovh_conn_id: Airflow connection ID.
@@ -83,14 +90,21 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
         return ui_field_behaviour(cls.conn_type)
 
     def get_token(self) -> str:
-        return self._token_from(
-            self.connection.password,
-            self.extra_value("api_key"),
-            missing_message=(
-                f"OVHcloud AI Endpoints API key not found in connection '{self.ovh_conn_id}'. "
-                "Put the API key in the connection's password (or extra 'api_key'); create one in "
-                "the OVHcloud Control Panel under Public Cloud > AI Endpoints > API keys."
-            ),
+        """The API key, or ``""``: chat, embeddings and models then go anonymous (rate-limited)."""
+        return self._token_from(self.connection.password, self.extra_value("api_key"))
+
+    def missing_token_message(self) -> str:
+        """Raised by routes that need a key (:meth:`require_key`, ``require_key=True``), never by chat or embeddings."""
+        return (
+            f"OVHcloud AI Endpoints API key not found in connection '{self.ovh_conn_id}'. "
+            "Put the API key in the connection's 'API key' field ('Password' in a generic connection, or "
+            f"extra 'api_key'); {KEY_HOWTO}."
+        )
+
+    def anonymous_hint(self) -> str:
+        return (
+            f"put an API key in connection '{self.ovh_conn_id}' (the form's 'API key' field, 'Password' in a "
+            f"generic connection, or extra 'api_key'); {KEY_HOWTO}"
         )
 
     def get_base_url(self) -> str:
@@ -470,12 +484,62 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
         return [str(item["id"]) if isinstance(item, dict) and "id" in item else str(item) for item in data]
 
     def test_connection(self) -> tuple[bool, str]:
-        """Make one authenticated request (list the models); never raises. Powers the UI's Test button."""
+        """The connection Test button: a call the service authenticates, at the lowest cost; never raises.
+
+        The model list is served without a key (a wrong key would pass it), so with a key this
+        also asks for a 1-token chat completion (``max_tokens=1``, a one-word prompt: about a
+        dozen tokens) on :meth:`test_model`. Without a key the connection is anonymous: the test
+        lists the models and says the calls are rate-limited. Every message is in docs/connections.md.
+        """
         try:
+            where = self.get_base_url()
             models = self.list_models()
+            if self.http.anonymous:
+                return True, (
+                    f"Connected to OVHcloud AI Endpoints at {where} without an API key: the connection is "
+                    f"anonymous, so calls are rate-limited by OVHcloud ({ANONYMOUS_REQUESTS_PER_MINUTE} requests "
+                    f"per minute per IP and model); {len(models)} models available. To lift the limit, put an API "
+                    f"key in the connection's 'API key' field; {KEY_HOWTO}."
+                )
+            model = self.test_model(models)
+            if model is None:
+                return False, (
+                    f"The API key was not checked: OVHcloud AI Endpoints at {where} lists no chat model to send "
+                    "the 1-token test call to. Set the connection's extra 'test_model' to a chat model id."
+                )
+            self._complete(model, [{"role": "user", "content": "ping"}], max_tokens=1)
+        except OVHCloudAIError as exc:
+            return False, self._test_failure(exc)
         except Exception as exc:  # the UI wants a message, not a traceback
             return False, str(exc)
-        return True, f"Connected to OVHcloud AI Endpoints at {self.get_base_url()}: {len(models)} models available."
+        return True, (
+            f"Connected to OVHcloud AI Endpoints at {where}: the API key works (a 1-token chat completion on "
+            f"{model}); {len(models)} models available."
+        )
+
+    def test_model(self, models: Sequence[str]) -> str | None:
+        """The Test button's model: extra ``test_model``, else a small documented one, else the first chat model."""
+        chosen = self.extra_value("test_model")
+        if isinstance(chosen, str) and chosen.strip():
+            return chosen.strip()
+        if TEST_CHAT_MODEL in models:
+            return TEST_CHAT_MODEL
+        return next((m for m in models if not any(part in m.lower() for part in _NOT_CHAT)), None)
+
+    def _test_failure(self, exc: OVHCloudAIError) -> str:
+        # No connection id here: the UI's Test button runs the hook on a transient copy with a random id.
+        if exc.http_status in (401, 403) and not self.http.anonymous:
+            said = f" The service said: {exc.service_message}" if exc.service_message else ""
+            return (
+                f"OVHcloud AI Endpoints refused the API key (HTTP {exc.http_status}): it is wrong, expired or "
+                f"revoked. Paste it again in the connection's 'API key' field, or {KEY_HOWTO}.{said}"
+            )
+        if exc.http_status in (400, 404, 422):
+            return (
+                "The API key was not checked: the 1-token test call was refused for another reason than the key. "
+                f"Set the connection's extra 'test_model' to a chat model id. {exc}"
+            )
+        return str(exc)
 
     def _unexpected(self, what: str, value: Any) -> OVHCloudAIRequestError:
         return self.http.unexpected_answer(what, value, "an OpenAI-compatible endpoint")

@@ -130,13 +130,14 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
         return self._check_region(candidate)
 
     def get_token(self) -> str:
-        return self._token_from(
-            self.connection.password,
-            missing_message=(
-                f"OVHcloud AI Training token not found in connection '{self.ovh_conn_id}'. Put an AI "
-                "Training application token in the connection's password (create one with `ovhai token "
-                "create` or in the OVHcloud Control Panel)."
-            ),
+        """The AI Training token: every AI Training call needs it (no anonymous access)."""
+        return self._token_from(self.connection.password, missing_message=self.missing_token_message())
+
+    def missing_token_message(self) -> str:
+        return (
+            f"OVHcloud AI Training token not found in connection '{self.ovh_conn_id}'. Put an AI Training "
+            "application token in the connection's 'AI Training token' field ('Password' in a generic "
+            "connection); create one with `ovhai token create` or in the OVHcloud Control Panel."
         )
 
     def get_base_url(self) -> str:
@@ -259,7 +260,12 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
         state: str | Sequence[str] | None = None,
         labels: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """List jobs, filtered by state(s) and labels; always ``{"items": [...], "metadata": {...}}``."""
+        """List jobs, filtered by state(s) and labels; always ``{"items": [...], "metadata": {...}}``.
+
+        ``metadata`` is the service's ``{"currentPage", "pageCount", "total", "links"}``. A bare list
+        answer gets the same shape, inferred from the page: exactly ``size`` jobs announce one more
+        page (which may be empty), so a loop until ``currentPage >= pageCount`` sees every job.
+        """
         params: list[tuple[str, Any]] = [
             ("page", check_int("page", page, minimum=1)),
             ("size", check_int("size", size, minimum=1)),
@@ -270,7 +276,13 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
             params.append(("labelSelector", ",".join(f"{key}={value}" for key, value in labels.items())))
         answer = self.http.request_json("GET", "v1/job", params=params)
         if isinstance(answer, list):
-            answer = {"items": answer, "metadata": {"page": page, "size": size, "total": len(answer)}}
+            metadata = {
+                "currentPage": page,
+                "pageCount": page + 1 if len(answer) == size else page,
+                "total": (page - 1) * size + len(answer),
+                "links": {},
+            }
+            answer = {"items": answer, "metadata": metadata}
         if not isinstance(answer, dict) or not isinstance(answer.get("items"), list):
             raise self._unexpected("job list", answer)
         for position, item in enumerate(answer["items"]):

@@ -15,6 +15,7 @@ from airflow_ovhcloud._http import (
     DEFAULT_STREAM_TIMEOUT,
     OVHCloudHTTPClient,
 )
+from airflow_ovhcloud.constants import ANONYMOUS_REQUESTS_PER_MINUTE
 from airflow_ovhcloud.exceptions import OVHCloudAIConfigurationError
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class OVHCloudBaseHook(BaseHook):
 
     #: Display name used in every message, e.g. "AI Endpoints".
     service_name: ClassVar[str] = "AI"
-    #: What users call the secret of this service in messages.
+    #: What users call the secret of this service in messages: the label of its field in the connection form.
     token_name: ClassVar[str] = "token"
     conn_name_attr = "ovh_conn_id"
     #: Paths whose POST creates something: not resent after an ambiguous failure (see the HTTP core).
@@ -125,13 +126,43 @@ class OVHCloudBaseHook(BaseHook):
         return number
 
     def get_token(self) -> str:
-        """The bearer token; subclasses say where else it may live and what the error says."""
+        """The bearer token, ``""`` for anonymous calls where the service allows them (AI Endpoints).
+
+        Subclasses say where the token may live; where it is required, a missing one raises
+        :meth:`missing_token_message` as an :class:`OVHCloudAIConfigurationError`.
+        """
         raise NotImplementedError
+
+    def missing_token_message(self) -> str:
+        """The documented error for a missing token: what is missing, where it goes, how to get one."""
+        return (
+            f"OVHcloud {self.service_name} {self.token_name} not found in connection '{self.ovh_conn_id}'. "
+            f"Put it in the connection's '{self.token_name}' field ('Password' in a generic connection)."
+        )
+
+    def anonymous_hint(self) -> str:
+        """How to add a key, said when a call without one is refused or rate-limited."""
+        return (
+            f"put the {self.token_name} in connection '{self.ovh_conn_id}' (the form's '{self.token_name}' field, "
+            "'Password' in a generic connection)"
+        )
+
+    def require_key(self) -> str:
+        """The token, or the documented "not found" error if the connection has none.
+
+        For calls the service never serves anonymously (AI Training; AI Endpoints' Batch and Files
+        routes): call this first, or send the request with ``require_key=True``.
+        """
+        token = self.get_token()
+        if not token:
+            raise OVHCloudAIConfigurationError(self.missing_token_message())
+        return token
 
     def get_base_url(self) -> str:
         raise NotImplementedError
 
-    def _token_from(self, *candidates: Any, missing_message: str) -> str:
+    def _token_from(self, *candidates: Any, missing_message: str | None = None) -> str:
+        """The first non-blank candidate, checked; ``""`` when none, or ``missing_message`` raised if given."""
         for candidate in candidates:
             if isinstance(candidate, str) and candidate.strip():
                 token = candidate.strip()
@@ -145,12 +176,29 @@ class OVHCloudBaseHook(BaseHook):
                     )
                 mask(token)
                 return token
+        if missing_message is None:
+            return ""
         raise OVHCloudAIConfigurationError(missing_message)
 
     @cached_property
     def http(self) -> OVHCloudHTTPClient:
-        """The HTTP core for this hook: one session, reused by every call the hook makes."""
+        """The HTTP core for this hook: one session, reused by every call the hook makes.
+
+        Without a token (AI Endpoints only) the calls are anonymous: no ``Authorization`` header,
+        and the hook says so once in its log.
+        """
         token = self.get_token()
+        if not token and not getattr(self, "_said_anonymous", False):
+            self._said_anonymous = True
+            self.log.warning(
+                "OVHcloud %s: connection '%s' has no %s, so calls are anonymous and rate-limited by OVHcloud "
+                "(%d requests per minute per IP and model). To lift the limit, %s.",
+                self.service_name,
+                self.ovh_conn_id,
+                self.token_name,
+                ANONYMOUS_REQUESTS_PER_MINUTE,
+                self.anonymous_hint(),
+            )
         timeout = self._number_extra("timeout", float, minimum=0, above=True)
         if timeout is None:
             timeout = self.timeout
@@ -167,14 +215,22 @@ class OVHCloudBaseHook(BaseHook):
             timeout=timeout,
             max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
             backoff_factor=DEFAULT_BACKOFF_FACTOR if backoff is None else backoff,
-            token_hint=f"the {self.token_name} in the password of Airflow connection '{self.ovh_conn_id}'",
+            token_hint=(
+                f"the {self.token_name} of Airflow connection '{self.ovh_conn_id}' (the form's '{self.token_name}' "
+                "field, 'Password' in a generic connection): it may be wrong, expired or revoked"
+            ),
             logger=self.log,
             unsafe_posts=self.unsafe_posts,
             stream_timeout=DEFAULT_STREAM_TIMEOUT if stream_timeout is None else stream_timeout,
+            anonymous_hint=self.anonymous_hint(),
+            missing_token_message=self.missing_token_message(),
         )
 
     def get_conn(self) -> Any:
-        """The hook's pooled ``requests.Session`` (authenticated, retrying), for calls we do not wrap."""
+        """The hook's pooled ``requests.Session`` (authenticated, retrying), for calls we do not wrap.
+
+        OVHcloud's own provider returned the token string here; use :meth:`get_token` for that.
+        """
         return self.http.session
 
     def close(self) -> None:

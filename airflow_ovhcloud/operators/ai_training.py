@@ -161,10 +161,13 @@ class _WaitingOperator(_TrainingOperator):
         return self._share(context, job)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Turn the trigger's event into the task's result, or into the documented exception."""
-        job = result_of_event(event)
-        context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=job_url(job))
-        return job
+        """Turn the trigger's event into the task's result, or into the documented exception.
+
+        The event names the job (its id and state); the job the task returns is fetched here.
+        """
+        with closing(self.get_hook()) as hook:
+            job = result_of_event(event, hook.get_job)
+        return self._share(context, job)
 
     def on_kill(self) -> None:
         """The waiting task was killed: stop the job it was waiting for, unless told not to."""

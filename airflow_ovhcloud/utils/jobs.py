@@ -161,20 +161,19 @@ class JobWatch:
 # ------------------------------------------------------------------ trigger events <-> exceptions
 
 
+# Events stay small (ids, state, message: a few hundred bytes, not the 2.5 KB job), since Airflow
+# logs each fired event in the task log; the resumed task fetches the job it returns.
+
+
 def success_event(job_id: str, job: Mapping[str, Any]) -> dict[str, Any]:
-    return {"status": "success", "job_id": job_id, "job": redact_job(job)}
+    """The trigger event of a job that reached a target state: its id and state, not the job."""
+    return {"status": "success", "job_id": job_id, "state": job_state(job)}
 
 
 def error_event(job_id: str, exc: OVHCloudAIError) -> dict[str, Any]:
     """The trigger event that stands for ``exc``; :func:`result_of_event` raises it again."""
     if isinstance(exc, OVHCloudAIJobFailedError):
-        return {
-            "status": "failure",
-            "job_id": job_id,
-            "state": exc.state,
-            "message": str(exc),
-            "job": redact_job(exc.job),
-        }
+        return {"status": "failure", "job_id": job_id, "state": exc.state, "message": str(exc)}
     if isinstance(exc, OVHCloudAIJobTimeoutError):
         return {"status": "timeout", "job_id": job_id, "message": str(exc)}
     return {
@@ -185,14 +184,34 @@ def error_event(job_id: str, exc: OVHCloudAIError) -> dict[str, Any]:
     }
 
 
-def result_of_event(event: Any) -> dict[str, Any]:
-    """The job a success event carries; any other event raises the exception it stands for."""
+def result_of_event(event: Any, get_job: Callable[[str], Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The job a success event stands for; any other event raises the exception it stands for.
+
+    ``get_job`` (the hook's) fetches the job the event names, environment values redacted; a job
+    carried by the event itself (an event fired by an earlier version) is used as it is. On a
+    failure event the job is fetched too, for the exception's ``job``; if that fetch fails, the
+    failure is raised without it.
+    """
     status = event.get("status") if isinstance(event, Mapping) else None
-    if status == "success" and isinstance(event.get("job"), Mapping):
-        return dict(event["job"])
-    message = str(event.get("message")) if isinstance(event, Mapping) else repr(event)
+    job_id = event.get("job_id") if isinstance(event, Mapping) else None
+    carried = event.get("job") if isinstance(event, Mapping) else None
+    if status == "success":
+        if isinstance(carried, Mapping):
+            return redact_job(dict(carried))
+        if get_job is not None and isinstance(job_id, str) and job_id:
+            return redact_job(dict(get_job(job_id)))
+        if isinstance(job_id, str) and job_id:
+            return {"id": job_id, "status": {"state": event.get("state")}}
+    told = event.get("message") if isinstance(event, Mapping) else None
+    message = str(told) if told else f"Unexpected trigger event for an AI Training job: {shown(event)}."
     if status == "failure":
-        raise OVHCloudAIJobFailedError(message, job=event.get("job"), state=event.get("state"))
+        job = carried
+        if job is None and get_job is not None and isinstance(job_id, str) and job_id:
+            try:
+                job = redact_job(dict(get_job(job_id)))
+            except OVHCloudAIError:
+                job = None
+        raise OVHCloudAIJobFailedError(message, job=job, state=event.get("state"))
     if status == "timeout":
         raise OVHCloudAIJobTimeoutError(message)
     if isinstance(event, Mapping) and event.get("permanent"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
+from airflow_ovhcloud.testing.emulator.control.responses import ControlResponses
 from airflow_ovhcloud.testing.emulator.endpoints.backend import EndpointsBackend, model_entry, scripted_chat
 from airflow_ovhcloud.testing.emulator.endpoints.responses import EndpointsResponses
 from airflow_ovhcloud.testing.emulator.faults import Fault, FaultInjector, StreamFault, chaos
@@ -59,8 +60,15 @@ class OVHCloudAIEmulator:
     Use it as a context manager (or ``start()``/``stop()``); point clients at ``endpoints_url`` (AI
     Endpoints) or ``training_url`` (AI Training, paths under ``/v1/job``) with ``token`` as the bearer
     key. Knobs (``latency``, ``embedding_input_limit``, ``require_auth``, ``reverse_embedding_data``,
-    ``training_region``, ``job_progress``, ``job_step_seconds``, ``job_list_style``) are plain
+    ``training_region``, ``job_progress``, ``job_step_seconds``, ``job_list_style``,
+    ``requests_per_minute``, ``anonymous_requests_per_minute``, ``rate_limit_window``) are plain
     attributes that may change at any time; ``reset()`` restores them.
+
+    Auth and rate limits as on the real service: AI Endpoints answers without a key, at
+    ``anonymous_requests_per_minute`` (2) requests per model per ``rate_limit_window`` (60 s); a wrong
+    key gets 401; ``requests_per_minute`` (None: no limit) caps calls with the key the same way. Above
+    a limit: 429 with ``Retry-After``, journaled with ``fault="rate_limited"``. ``require_auth=True``
+    refuses calls without a key everywhere. AI Training always needs the token.
 
     AI Training in short: ``POST /v1/job`` validates the JobSpec strictly and answers a QUEUED job;
     each ``GET /v1/job/{id}`` advances it one step *before* answering (in ``"polls"`` mode), so the
@@ -73,7 +81,21 @@ class OVHCloudAIEmulator:
 
     token = _Knob[str]("_gateway", "The bearer token clients must send (kept by ``reset()``).")
     latency = _Knob[float]("_gateway", "Seconds slept before every answer (after the request is journaled).")
-    require_auth = _Knob[bool]("_gateway", "Refuse requests without the right bearer token (401).")
+    require_auth = _Knob[bool](
+        "_gateway",
+        "Strict mode: refuse requests without a key on every route (401). Off by default: like the real "
+        "service, AI Endpoints then answers anonymous calls, rate-limited; a wrong key is always refused, "
+        "and AI Training always needs the token.",
+    )
+    requests_per_minute = _Knob[int | None](
+        "_endpoints_api", "Chat/embedding requests with the key admitted per model per ``rate_limit_window`` (None)."
+    )
+    anonymous_requests_per_minute = _Knob[int | None](
+        "_endpoints_api", "Chat/embedding requests without a key admitted per model per ``rate_limit_window`` (2)."
+    )
+    rate_limit_window = _Knob[float](
+        "_endpoints_api", "The sliding window of both rate limits, in seconds (60; tests may use 1)."
+    )
     stream_interval = _Knob[float](
         "_endpoints_api", "Seconds between two streamed events (a model generates tokens over time); 0 sends at once."
     )
@@ -94,7 +116,10 @@ class OVHCloudAIEmulator:
         token: str = "emulator-token",
         latency: float = 0.0,
         embedding_input_limit: int | None = None,
-        require_auth: bool = True,
+        require_auth: bool = False,
+        requests_per_minute: int | None = None,
+        anonymous_requests_per_minute: int | None = 2,
+        rate_limit_window: float = 60.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -103,11 +128,21 @@ class OVHCloudAIEmulator:
         router = Router()
         self._gateway = Gateway(router, self._journal, self._faults, token, latency, require_auth)
         self._endpoints = EndpointsBackend()
-        self._endpoints_api = EndpointsResponses(self._endpoints, self._faults, self._journal, embedding_input_limit)
+        self._endpoints_api = EndpointsResponses(
+            self._endpoints,
+            self._faults,
+            self._journal,
+            embedding_input_limit,
+            requests_per_minute,
+            anonymous_requests_per_minute,
+            rate_limit_window,
+        )
         self._training = TrainingBackend()
         self._training_api = TrainingResponses(self._training)
         self._endpoints_api.register(router)
         self._training_api.register(router)
+        self._control_api = ControlResponses(self)  # /_emulator/...: these verbs over HTTP, ungated
+        self._control_api.register(router)
         self._listener = Listener(self._gateway.process)
 
     # ---------------------------------------------------------------------------------- lifecycle
@@ -273,6 +308,10 @@ class OVHCloudAIEmulator:
         Explicit ``fail_next``/``drop_next`` faults take precedence.
         """
         self._faults.set_chaos(chaos(rate, statuses, drop, retry_after, path, seed))
+
+    def clear_faults(self) -> None:
+        """Forget every queued fault (failures, drops, stream faults) and stop random faults."""
+        self._faults.clear()
 
     # ---------------------------------------------------------------------------------- AI Training
 

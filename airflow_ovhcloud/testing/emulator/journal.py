@@ -71,9 +71,10 @@ class Journal:
             self._records.clear()
 
     def mark_fault(self, record: RecordedRequest, fault: str) -> None:
-        """Note a fault met after the request was recorded (a stream cut mid-answer)."""
+        """Note a fault met after the request was recorded (a stream cut mid-answer, a rate limit)."""
         with self._lock:
-            for index, existing in enumerate(self._records):
-                if existing is record:
-                    self._records[index] = replace(record, fault=fault)
+            records = self._records
+            for index in range(len(records) - 1, -1, -1):  # newest first: the record is a recent one
+                if records[index] is record:
+                    records[index] = replace(record, fault=fault)
                     return

@@ -31,6 +31,7 @@ class Route:
     pattern: re.Pattern[str]
     methods: dict[str, Handler]
     errors: ErrorShape
+    anonymous: frozenset[str] = frozenset()  # the methods that answer without a key (unless strict)
 
 
 def compile_route(template: str) -> re.Pattern[str]:
@@ -49,15 +50,35 @@ class Router:
         self._routes: list[Route] = []
         self._prefixes: list[tuple[str, ErrorShape]] = []
         self._default_errors = default_errors
+        self._reserved: list[str] = []  # the control API: no gate applies there
 
-    def add(self, template: str, method: str, handler: Handler, *, errors: ErrorShape = openai_error) -> None:
-        """Register ``handler`` for ``method`` on ``template`` (``{name}`` segments become params)."""
+    def add(
+        self,
+        template: str,
+        method: str,
+        handler: Handler,
+        *,
+        errors: ErrorShape = openai_error,
+        anonymous: bool = False,
+    ) -> None:
+        """Register ``handler`` for ``method`` on ``template`` (``{name}`` segments become params).
+
+        ``anonymous``: the route also answers a request without any key (as AI Endpoints' chat,
+        embeddings and models do), unless the gateway is strict (``require_auth``). A wrong key is
+        refused everywhere.
+        """
         pattern = compile_route(template)
+        method = method.upper()
+        open_to = frozenset({method}) if anonymous else frozenset()
         for index, route in enumerate(self._routes):
             if route.pattern.pattern == pattern.pattern:
-                self._routes[index] = replace(route, methods={**route.methods, method.upper(): handler})
+                self._routes[index] = replace(
+                    route,
+                    methods={**route.methods, method: handler},
+                    anonymous=(route.anonymous - {method}) | open_to,
+                )
                 return
-        self._routes.append(Route(pattern, {method.upper(): handler}, errors))
+        self._routes.append(Route(pattern, {method: handler}, errors, open_to))
 
     def claim(self, prefix: str, errors: ErrorShape) -> None:
         """Unknown paths equal to ``prefix`` or below it (``prefix + "/..."``) answer errors in ``errors``."""
@@ -78,9 +99,26 @@ class Router:
                 return errors
         return self._default_errors
 
+    def reserve(self, prefix: str) -> None:
+        """Paths equal to ``prefix`` or below it skip every gate (journal, latency, fault, size, auth).
+
+        For the emulator's own control API: scripting a test must not show up in the journal it reads,
+        nor meet the faults or the token it sets up for the client under test.
+        """
+        self._reserved.append(prefix.rstrip("/"))
+
+    def is_reserved(self, path: str) -> bool:
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in self._reserved)
+
 
 class Gateway:
-    """The gate chain in front of the routes; ``token``, ``latency`` and ``require_auth`` may change any time."""
+    """The gate chain in front of the routes; ``token``, ``latency`` and ``require_auth`` may change any time.
+
+    Auth, as on the real services: a wrong key (or a header that is not ``Bearer <key>``) is refused
+    with 401 everywhere; a request without any key is refused on every route except those
+    registered ``anonymous`` (AI Endpoints), which answer it unless ``require_auth`` (strict mode)
+    is on. Anonymous calls are rate-limited by the route's service, not here.
+    """
 
     def __init__(
         self, router: Router, journal: Journal, faults: FaultInjector, token: str, latency: float, require_auth: bool
@@ -104,11 +142,29 @@ class Gateway:
         ok = hmac.compare_digest(credential.strip().encode("utf-8"), self.token.encode("utf-8"))
         return "ok" if ok else "invalid"
 
+    def _ungated(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply:
+        """A reserved (control) route: no journal entry, latency, fault, size limit or auth."""
+        route, params = self.router.resolve(path)
+        errors = route.errors if route else self.router.errors_for(path)
+        handler = route.methods.get(method.upper()) if route else None
+        if handler is None:
+            allowed = ", ".join(sorted(route.methods)) if route else "none"
+            status = 405 if route else 404
+            return error_reply(errors, status, f"No control route {method} {path} (allowed: {allowed})")
+        try:
+            return handler(Call(RecordedRequest(method, path, query, {}, parse_body(body), "ok"), params))
+        except ServiceError as exc:
+            return error_reply(errors, exc.status, exc.message, code=exc.code, type_=exc.type)
+        except Exception as exc:
+            return error_reply(errors, 500, f"Emulator internal error: {exc!r}", code="internal_error")
+
     def process(self, method: str, raw_path: str, headers: Message, body: bytes, size: int) -> Reply | None:
         """Journal, latency, faults, size, auth, route — in that order. ``None`` means drop the socket."""
         split = urlsplit(raw_path)
         path = split.path or "/"
         query = parse_qs(split.query, keep_blank_values=True)
+        if self.router.is_reserved(path):
+            return self._ungated(method, path, query, body)
         kept_headers = redact_headers(headers.items())
         oversized = size > MAX_BODY_BYTES
         parsed = None if oversized else parse_body(body)
@@ -136,7 +192,9 @@ class Gateway:
                 f"Request body too large: {size} bytes; the limit is {MAX_BODY_BYTES} bytes (2 MB)",
                 code="request_too_large",
             )
-        if self.require_auth and auth != "ok":
+        if auth == "invalid" or (
+            auth == "missing" and (self.require_auth or route is None or method.upper() not in route.anonymous)
+        ):
             return error_reply(
                 errors,
                 401,

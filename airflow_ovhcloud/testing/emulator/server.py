@@ -27,6 +27,22 @@ if TYPE_CHECKING:
 Processor = Callable[[str, str, "Message", bytes, int], "Reply | None"]
 
 
+class BindError(OSError):
+    """The emulator cannot listen on ``host:port`` (a port already taken, a privileged port...).
+
+    An ``OSError`` with the original ``errno``, whose message names the address, so that a command
+    line can print one clear line instead of a traceback.
+    """
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        reason = cause.strerror or str(cause)
+        super().__init__(cause.errno, f"cannot listen on {host}:{port}: {reason}")
+        self.host, self.port = host, port
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # socketserver's default backlog of 5 drops connection attempts when a pool of clients connects
@@ -239,7 +255,10 @@ class Listener:
     def _bind(self, host: str, port: int) -> _Server:
         if self._server is not None:
             raise RuntimeError("the emulator is already serving")
-        self._server = _Server((host, port), self._process)
+        try:
+            self._server = _Server((host, port), self._process)
+        except OSError as exc:
+            raise BindError(host, port, exc) from exc
         return self._server
 
     def _serve(self, server: _Server) -> None:

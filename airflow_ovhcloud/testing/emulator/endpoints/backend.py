@@ -6,7 +6,10 @@ request and reply shapes (OpenAI's wire format, streaming) live in
 
 Without a script, a completion is generated from the request: a reply quoting the last user message
 (cut at ``stop`` strings and ``max_tokens`` words), a tool call whose arguments validate against the
-tool's schema, or a structured output that validates against the requested JSON schema.
+tool's schema, or a structured output that validates against the requested JSON schema and differs
+from prompt to prompt (its values are seeded by the conversation). A request for ``n`` choices gets
+``n`` completions: each takes the next scripted answer, else is generated (choice ``i > 0`` differs
+from choice 0, as sampled choices do).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_ovhcloud.testing.emulator.endpoints.schema_example import schema_example
-from airflow_ovhcloud.testing.emulator.endpoints.vectors import embedding_json
+from airflow_ovhcloud.testing.emulator.endpoints.vectors import embedding_base64, embedding_json
 
 CHAT_MODELS = (
     "Meta-Llama-3_3-70B-Instruct",
@@ -69,6 +72,7 @@ class ChatRequest:
     response_format: dict[str, Any] | None
     max_tokens: int | None
     stops: list[str]
+    n: int = 1
 
 
 @dataclass
@@ -187,19 +191,31 @@ class EndpointsBackend:
 
     def complete(self, request: ChatRequest) -> Completion:
         """The next scripted answer (FIFO), else one generated from the request; usage included."""
-        with self._lock:
-            scripted = self._scripted.popleft() if self._scripted else None
-        prompt_tokens = max(1, sum(words(content_text(m.get("content"))) for m in request.messages))
-        if scripted is not None:
-            return self._scripted_completion(scripted, request.model, request.messages, prompt_tokens)
-        completion = self._generate(request)
-        completion.usage = _usage(prompt_tokens, completion)
-        return completion
+        return self.complete_choices(request)[0]
 
-    def vectors(self, model_id: str, texts: list[str]) -> list[str]:
-        """One unit vector per text, each already a JSON array, in the model's dimensions."""
+    def complete_choices(self, request: ChatRequest) -> list[Completion]:
+        """``request.n`` completions, each the next scripted answer (FIFO) or generated; usage per choice."""
+        count = max(1, request.n)
+        with self._lock:
+            scripts = [self._scripted.popleft() if self._scripted else None for _ in range(count)]
+        prompt_tokens = max(1, sum(words(content_text(m.get("content"))) for m in request.messages))
+        completions = []
+        for choice, scripted in enumerate(scripts):
+            if scripted is not None:
+                completions.append(self._scripted_completion(scripted, request.model, request.messages, prompt_tokens))
+                continue
+            completion = self._generate(request, choice)
+            completion.usage = _usage(prompt_tokens, completion)
+            completions.append(completion)
+        return completions
+
+    def vectors(self, model_id: str, texts: list[str], encoding: str = "float") -> list[str]:
+        """One unit vector per text in the model's dimensions, each already JSON: an array of floats,
+        or with ``encoding="base64"`` a string of little-endian float32s in base64 (OpenAI's form)."""
         found = self.model(model_id)
         dims = (found.dimensions if found else None) or DEFAULT_DIMENSIONS
+        if encoding == "base64":
+            return [f'"{embedding_base64(model_id, dims, text)}"' for text in texts]
         return [embedding_json(model_id, dims, text) for text in texts]
 
     @staticmethod
@@ -215,8 +231,10 @@ class EndpointsBackend:
         return completion
 
     @staticmethod
-    def _generate(request: ChatRequest) -> Completion:
+    def _generate(request: ChatRequest, choice: int = 0) -> Completion:
+        """Choice 0 is the documented generated answer; a later choice of the same request differs."""
         model, messages, tools, tool_choice = request.model, request.messages, request.tools, request.tool_choice
+        seed = _conversation_seed(model, messages)
         last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
         tool_results = [content_text(m.get("content")) for m in messages[last_user + 1 :] if m.get("role") == "tool"]
         if tools and tool_choice != "none":
@@ -231,7 +249,7 @@ class EndpointsBackend:
                 arguments = json.dumps(
                     schema_example(function.get("parameters") or {"type": "object", "properties": {}})
                 )
-                call = _tool_call(function["name"], arguments, 0, _conversation_seed(model, messages))
+                call = _tool_call(function["name"], arguments, 0, f"{seed}\0{choice}" if choice else seed)
                 return Completion(None, [call], "tool_calls", None, {})
 
         if tool_results:
@@ -239,12 +257,15 @@ class EndpointsBackend:
         else:
             user_text = content_text(messages[last_user].get("content")) if last_user >= 0 else ""
             text = f"This is a reply from {model} to: {user_text}"
+        if choice:
+            text = f"Choice {choice + 1}: {text}"
 
         response_format = request.response_format
         kind = response_format.get("type") if response_format else "text"
         if kind == "json_schema" and response_format is not None:
             schema = response_format["json_schema"].get("schema") or {"type": "object"}
-            return Completion(json.dumps(schema_example(schema)), [], "stop", None, {})
+            salt = f"{seed}\0{choice}" if choice else seed
+            return Completion(json.dumps(schema_example(schema, seed=salt)), [], "stop", None, {})
         if kind == "json_object":
             return Completion(json.dumps({"answer": text}), [], "stop", None, {})
 

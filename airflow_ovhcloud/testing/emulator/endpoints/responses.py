@@ -3,7 +3,12 @@
 ``/v1/models``, ``/v1/models/{model_id}``, ``/v1/chat/completions`` and ``/v1/embeddings``, with
 OpenAI-style errors. Handlers validate the request as the real service does, call the
 :class:`~airflow_ovhcloud.testing.emulator.endpoints.backend.EndpointsBackend`, and shape its answer;
-the knobs that only change the wire (stream pacing, input limit, answer order) live here.
+the knobs that only change the wire (stream pacing, input limit, answer order, rate limits) live here.
+
+These routes answer without a key too, as the real service does (the gateway refuses a wrong key);
+chat and embeddings then count against ``anonymous_requests_per_minute`` per model, and calls with
+the key against ``requests_per_minute`` per model (no limit by default). Above a limit the answer
+is the service's 429 with ``Retry-After``, and the journal marks the request ``fault="rate_limited"``.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow_ovhcloud.testing.emulator.endpoints.backend import ChatRequest, Completion, EndpointsBackend, Model, words
+from airflow_ovhcloud.testing.emulator.endpoints.ratelimit import SlidingWindow, retry_after_header
 from airflow_ovhcloud.testing.emulator.errors import InvalidRequest, NotFound, openai_error
-from airflow_ovhcloud.testing.emulator.wire import Call, Reply, json_reply, sse_event
+from airflow_ovhcloud.testing.emulator.wire import Call, Reply, error_reply, json_reply, sse_event
 
 if TYPE_CHECKING:
     from airflow_ovhcloud.testing.emulator.faults import FaultInjector
@@ -29,6 +35,10 @@ if TYPE_CHECKING:
 _MODEL_CREATED = 1_735_689_600
 _STREAM_WORDS_PER_CHUNK = 2
 _TOOL_ARGUMENT_FRAGMENT = 8
+#: OpenAI's bound on ``n`` (choices per chat request).
+MAX_CHOICES = 128
+#: What the real service grants a caller without a key: requests per minute per model.
+ANONYMOUS_REQUESTS_PER_MINUTE = 2
 
 
 def _split_words(text: str, per_chunk: int = _STREAM_WORDS_PER_CHUNK) -> list[str]:
@@ -38,6 +48,15 @@ def _split_words(text: str, per_chunk: int = _STREAM_WORDS_PER_CHUNK) -> list[st
     starts = [m.start() for m in re.finditer(r"\S+", text)]
     cuts = [0, *starts[per_chunk::per_chunk], len(text)]
     return [text[a:b] for a, b in itertools.pairwise(cuts) if a < b]
+
+
+def _total_usage(completions: list[Completion]) -> dict[str, Any]:
+    """One choice's usage as is; for several, the prompt once and the completions added up."""
+    if len(completions) == 1:
+        return completions[0].usage
+    prompt = max((c.usage.get("prompt_tokens") or 0 for c in completions), default=0)
+    generated = sum(c.usage.get("completion_tokens") or 0 for c in completions)
+    return {"prompt_tokens": prompt, "completion_tokens": generated, "total_tokens": prompt + generated}
 
 
 def _model_object(model_id: str) -> dict[str, Any]:
@@ -116,15 +135,34 @@ def _validate_response_format(response_format: Any) -> dict[str, Any] | None:
     )
 
 
+def _check_limit(value: Any, name: str) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ValueError(f"{name} must be a positive integer or None, not {value!r}")
+
+
 class EndpointsResponses:
-    """The AI Endpoints handlers; ``stream_interval``, ``embedding_input_limit`` and
-    ``reverse_embedding_data`` may change at any time and ``reset()`` restores them."""
+    """The AI Endpoints handlers; ``stream_interval``, ``embedding_input_limit``,
+    ``reverse_embedding_data``, ``requests_per_minute``, ``anonymous_requests_per_minute`` and
+    ``rate_limit_window`` may change at any time and ``reset()`` restores them."""
 
     def __init__(
-        self, backend: EndpointsBackend, faults: FaultInjector, journal: Journal, embedding_input_limit: int | None
+        self,
+        backend: EndpointsBackend,
+        faults: FaultInjector,
+        journal: Journal,
+        embedding_input_limit: int | None,
+        requests_per_minute: int | None = None,
+        anonymous_requests_per_minute: int | None = ANONYMOUS_REQUESTS_PER_MINUTE,
+        rate_limit_window: float = 60.0,
     ) -> None:
+        _check_limit(requests_per_minute, "requests_per_minute")
+        _check_limit(anonymous_requests_per_minute, "anonymous_requests_per_minute")
+        if not rate_limit_window > 0:
+            raise ValueError(f"rate_limit_window must be a positive number of seconds, not {rate_limit_window!r}")
         self.backend, self.faults, self.journal = backend, faults, journal
         self._default_limit = embedding_input_limit
+        self._default_rates = (requests_per_minute, anonymous_requests_per_minute, float(rate_limit_window))
+        self._windows = SlidingWindow()
         self.reset()
 
     def reset(self) -> None:
@@ -134,12 +172,44 @@ class EndpointsResponses:
         self.embedding_input_limit = self._default_limit
         #: Answer embeddings in reverse order (clients must sort by ``index``).
         self.reverse_embedding_data = False
+        #: Chat and embedding requests with the key admitted per model per ``rate_limit_window`` (None: any).
+        self.requests_per_minute: int | None = self._default_rates[0]
+        #: The same for requests without a key (the real service: 2); None: any.
+        self.anonymous_requests_per_minute: int | None = self._default_rates[1]
+        #: The window of both limits, in seconds (60 as on the service; tests may shorten it).
+        self.rate_limit_window: float = self._default_rates[2]
+        self._windows.clear()
 
     def register(self, router: Router) -> None:
-        router.add("/v1/models", "GET", self.models, errors=openai_error)
-        router.add("/v1/models/{model_id}", "GET", self.model, errors=openai_error)
-        router.add("/v1/chat/completions", "POST", self.chat, errors=openai_error)
-        router.add("/v1/embeddings", "POST", self.embeddings, errors=openai_error)
+        router.add("/v1/models", "GET", self.models, errors=openai_error, anonymous=True)
+        router.add("/v1/models/{model_id}", "GET", self.model, errors=openai_error, anonymous=True)
+        router.add("/v1/chat/completions", "POST", self.chat, errors=openai_error, anonymous=True)
+        router.add("/v1/embeddings", "POST", self.embeddings, errors=openai_error, anonymous=True)
+
+    # ---------------------------------------------------------------------------------- rate limits
+
+    def _rate_limited(self, call: Call, model: str) -> Reply | None:
+        """The service's 429 when this request goes over its caller's limit on ``model``, else None."""
+        anonymous = call.record.auth != "ok"
+        limit = self.anonymous_requests_per_minute if anonymous else self.requests_per_minute
+        if limit is None:
+            return None
+        window = float(self.rate_limit_window)
+        wait = self._windows.admit(model, "anonymous" if anonymous else "key", limit, window)
+        if wait is None:
+            return None
+        self.journal.mark_fault(call.record, "rate_limited")
+        who = "without an API key" if anonymous else "with this API key"
+        hint = "; an API key gets a higher limit" if anonymous else ""
+        return error_reply(
+            openai_error,
+            429,
+            f"Rate limit exceeded for model `{model}`: {limit} requests per {window:g} s {who}. "
+            f"Retry after {retry_after_header(wait)} s{hint}.",
+            code="rate_limit_exceeded",
+            type_="rate_limit_error",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
 
     # ---------------------------------------------------------------------------------- models
 
@@ -172,6 +242,9 @@ class EndpointsResponses:
     def chat(self, call: Call) -> Reply:
         body = _require_object(call.body)
         model, _ = self._require_model(body, "chat")
+        refused = self._rate_limited(call, model)
+        if refused is not None:
+            return refused
         messages = _validate_messages(body.get("messages"))
         max_tokens = body.get("max_tokens", body.get("max_completion_tokens"))
         if max_tokens is not None and (
@@ -189,62 +262,80 @@ class EndpointsResponses:
             raise InvalidRequest("'stream' must be a boolean", "invalid_stream")
         stream_options = body.get("stream_options")
         include_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
+        n = body.get("n")
+        if n is None:
+            n = 1
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CHOICES:
+            raise InvalidRequest(f"'n' must be an integer from 1 to {MAX_CHOICES}", "invalid_n")
 
-        request = ChatRequest(model, messages, tools, body.get("tool_choice"), response_format, max_tokens, stops or [])
-        completion = self.backend.complete(request)
+        request = ChatRequest(
+            model, messages, tools, body.get("tool_choice"), response_format, max_tokens, stops or [], n
+        )
+        completions = self.backend.complete_choices(request)
+        usage = _total_usage(completions)
         created = int(time.time())
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if stream:
-            return self._stream(completion, completion_id, created, model, include_usage, call.record)
-        message: dict[str, Any] = {"role": "assistant", "content": completion.content}
-        if completion.tool_calls:
-            message["tool_calls"] = completion.tool_calls
-        if completion.reasoning is not None:
-            message["reasoning_content"] = completion.reasoning
+            return self._stream(completions, usage, completion_id, created, model, include_usage, call.record)
+        choices = []
+        for index, completion in enumerate(completions):
+            message: dict[str, Any] = {"role": "assistant", "content": completion.content}
+            if completion.tool_calls:
+                message["tool_calls"] = completion.tool_calls
+            if completion.reasoning is not None:
+                message["reasoning_content"] = completion.reasoning
+            choices.append({"index": index, "message": message, "finish_reason": completion.finish_reason})
         return json_reply(
             {
                 "id": completion_id,
                 "object": "chat.completion",
                 "created": created,
                 "model": model,
-                "choices": [{"index": 0, "message": message, "finish_reason": completion.finish_reason}],
-                "usage": completion.usage,
+                "choices": choices,
+                "usage": usage,
             }
         )
 
     def _stream(
         self,
-        completion: Completion,
+        completions: list[Completion],
+        usage: dict[str, Any],
         completion_id: str,
         created: int,
         model: str,
         include_usage: bool,
         record: RecordedRequest,
     ) -> Reply:
-        def chunk(delta: dict[str, Any] | None, finish_reason: str | None = None) -> dict[str, Any]:
+        def chunk(delta: dict[str, Any] | None, finish_reason: str | None = None, choice: int = 0) -> dict[str, Any]:
             payload: dict[str, Any] = {
                 "id": completion_id,
                 "object": "chat.completion.chunk",
                 "created": created,
                 "model": model,
-                "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+                "choices": [] if delta is None else [{"index": choice, "delta": delta, "finish_reason": finish_reason}],
             }
             if include_usage:
-                payload["usage"] = completion.usage if delta is None else None
+                payload["usage"] = usage if delta is None else None
             return payload
 
-        payloads: list[dict[str, Any]] = [chunk({"role": "assistant", "content": ""})]
-        payloads += [chunk({"reasoning_content": piece}) for piece in _split_words(completion.reasoning or "")]
-        payloads += [chunk({"content": piece}) for piece in _split_words(completion.content or "")]
-        for index, call in enumerate(completion.tool_calls):
-            function = call["function"]
-            head = {"index": index, "id": call["id"], "type": "function"}
-            payloads.append(chunk({"tool_calls": [{**head, "function": {"name": function["name"], "arguments": ""}}]}))
-            arguments = function["arguments"]
-            for start in range(0, len(arguments), _TOOL_ARGUMENT_FRAGMENT):
-                fragment = arguments[start : start + _TOOL_ARGUMENT_FRAGMENT]
-                payloads.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]}))
-        payloads.append(chunk({}, completion.finish_reason))
+        payloads: list[dict[str, Any]] = []
+        for choice, completion in enumerate(completions):  # n > 1: one choice after the other
+            payloads.append(chunk({"role": "assistant", "content": ""}, choice=choice))
+            payloads += [
+                chunk({"reasoning_content": piece}, choice=choice) for piece in _split_words(completion.reasoning or "")
+            ]
+            payloads += [chunk({"content": piece}, choice=choice) for piece in _split_words(completion.content or "")]
+            for index, call in enumerate(completion.tool_calls):
+                function = call["function"]
+                head = {"index": index, "id": call["id"], "type": "function"}
+                opening = {"tool_calls": [{**head, "function": {"name": function["name"], "arguments": ""}}]}
+                payloads.append(chunk(opening, choice=choice))
+                arguments = function["arguments"]
+                for start in range(0, len(arguments), _TOOL_ARGUMENT_FRAGMENT):
+                    fragment = arguments[start : start + _TOOL_ARGUMENT_FRAGMENT]
+                    delta = {"tool_calls": [{"index": index, "function": {"arguments": fragment}}]}
+                    payloads.append(chunk(delta, choice=choice))
+            payloads.append(chunk({}, completion.finish_reason, choice=choice))
         if include_usage:
             payloads.append(chunk(None))  # the closing usage chunk: no choices
 
@@ -274,6 +365,14 @@ class EndpointsResponses:
     def embeddings(self, call: Call) -> Reply:
         body = _require_object(call.body)
         model, _ = self._require_model(body, "embedding")
+        refused = self._rate_limited(call, model)
+        if refused is not None:
+            return refused
+        encoding = body.get("encoding_format")
+        if encoding is None:
+            encoding = "float"
+        if encoding not in ("float", "base64"):
+            raise InvalidRequest("'encoding_format' must be 'float' or 'base64'", "invalid_encoding_format")
         raw = body.get("input")
         inputs = [raw] if isinstance(raw, str) else raw
         if not isinstance(inputs, list) or not all(isinstance(t, str) for t in inputs):
@@ -289,7 +388,7 @@ class EndpointsResponses:
                 f"Too many inputs: {len(inputs)} in one request; the limit is {limit} inputs per request",
                 "too_many_inputs",
             )
-        vectors = self.backend.vectors(model, inputs)
+        vectors = self.backend.vectors(model, inputs, encoding)
         items = [f'{{"object":"embedding","index":{i},"embedding":{v}}}' for i, v in enumerate(vectors)]
         if self.reverse_embedding_data:
             items.reverse()

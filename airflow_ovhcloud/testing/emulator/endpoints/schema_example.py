@@ -8,6 +8,7 @@ schema (no state, no HTTP), so it is tested on its own.
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 from typing import Any
 
@@ -40,8 +41,14 @@ class SchemaExample:
     behaviour a real model is asked for; this reproduces it without a model.
     """
 
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: Any, seed: str | None = None) -> None:
         self.root = root
+        # A seed (the prompt) tags free-text strings and shifts enum, boolean and number choices, so
+        # two prompts get two different (still valid) values; without one the value is fixed.
+        tag = hashlib.sha256(seed.encode("utf-8")).hexdigest()[:8] if seed is not None else ""
+        self._tag = tag
+        self._salt = int(tag, 16) if tag else 0
+        self._text = f"example-{tag}" if tag else "example"
 
     def resolve(self, schema: Any) -> Any:
         seen = 0
@@ -95,14 +102,14 @@ class SchemaExample:
             return None
         schema = self.resolve(schema)
         if schema is True or schema is None:
-            return "example"
+            return self._text
         if schema is False or not isinstance(schema, dict):
             return None
         if "const" in schema:
             return copy.deepcopy(schema["const"])
         enum = schema.get("enum")
         if isinstance(enum, list) and enum:
-            return copy.deepcopy(enum[variant % len(enum)])
+            return copy.deepcopy(enum[(variant + self._salt) % len(enum)])
         if isinstance(schema.get("allOf"), list):
             rest = {k: v for k, v in schema.items() if k != "allOf"}
             return self.value(self._merge([*schema["allOf"], rest]), depth + 1, variant)
@@ -127,22 +134,23 @@ class SchemaExample:
             elif "default" in schema:
                 return copy.deepcopy(schema["default"])
             else:
-                return "example" if depth else {}
+                return self._text if depth else {}
         if kind == "object":
             return self._object(schema, depth)
         if kind == "array":
             return self._array(schema, depth)
         if kind == "string":
             return self._string(schema, variant)
+        shifted = variant + self._salt % 10
         if kind == "integer":
-            return int(self._number(schema, variant, integer=True))
+            return int(self._number(schema, shifted, integer=True))
         if kind == "number":
-            return float(self._number(schema, variant, integer=False))
+            return float(self._number(schema, shifted, integer=False))
         if kind == "boolean":
-            return variant % 2 == 0
+            return (variant + self._salt) % 2 == 0
         if kind == "null":
             return None
-        return "example"
+        return self._text
 
     def _object(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
         properties = schema.get("properties")
@@ -181,12 +189,11 @@ class SchemaExample:
             count = min(count, max_items)
         return [self.value(prefix[i] if i < len(prefix) else items, depth + 1, variant=i) for i in range(count)]
 
-    @staticmethod
-    def _string(schema: dict[str, Any], variant: int) -> str:
+    def _string(self, schema: dict[str, Any], variant: int) -> str:
         fmt = schema.get("format")
         text = _FORMAT_EXAMPLES.get(fmt, "example") if isinstance(fmt, str) else "example"
-        if variant and text == "example":
-            text = f"example{variant}"
+        if text == "example":
+            text = f"example{variant or ''}" + (f"-{self._tag}" if self._tag else "")
         min_length = schema.get("minLength")
         if isinstance(min_length, int) and len(text) < min_length:
             text += "x" * (min_length - len(text))
@@ -238,6 +245,10 @@ class SchemaExample:
         return value
 
 
-def schema_example(schema: Any) -> Any:
-    """A deterministic value that validates against ``schema`` (``$ref``s resolve within it)."""
-    return SchemaExample(schema).value(schema)
+def schema_example(schema: Any, seed: str | None = None) -> Any:
+    """A deterministic value that validates against ``schema`` (``$ref``s resolve within it).
+
+    With ``seed`` (the prompt), free-text strings carry a tag of it and enum, boolean and number
+    choices shift with it: another seed gives another valid value.
+    """
+    return SchemaExample(schema, seed).value(schema)

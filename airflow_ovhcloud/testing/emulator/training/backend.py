@@ -13,7 +13,9 @@ from __future__ import annotations
 import copy
 import datetime
 import enum
+import hashlib
 import math
+import re
 import threading
 import time
 import uuid
@@ -115,15 +117,58 @@ class Job:
         return self.history[-1][0]
 
 
-# How a job list may be sorted, and the key of each sort (the submission order breaks ties).
+# How a job list may be sorted, and the key of each sort (the submission order breaks ties). Any
+# other field path of the job as the API shows it (``status.duration``, ``spec.image``) sorts too.
 _SORT_KEYS: dict[str, Callable[[Job], Any]] = {
     "createdAt": lambda j: (j.created, j.seq),
     "updatedAt": lambda j: (j.updated, j.seq),
     "id": lambda j: j.job_id,
     "name": lambda j: (str(j.spec.get("name") or ""), j.seq),
+    "spec.name": lambda j: (str(j.spec.get("name") or ""), j.seq),
     "state": lambda j: (j.state, j.seq),
+    "status.state": lambda j: (j.state, j.seq),
 }
 JOB_SORT_KEYS = tuple(_SORT_KEYS)
+_JOB_FIELDS = ("id", "createdAt", "updatedAt", "user", "spec", "status")
+_FIELD_PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
+
+# A job submitted without a name gets one, as on the service (``funny-ubuntu``).
+_NAME_ADJECTIVES = (
+    "agile", "bold", "brave", "calm", "clever", "eager", "fancy", "funny", "gentle", "happy",
+    "jolly", "keen", "lucky", "mighty", "nimble", "proud", "quick", "quiet", "shiny", "witty",
+)  # fmt: skip
+_NAME_NOUNS = (
+    "alpine", "badger", "comet", "debian", "falcon", "fedora", "gopher", "heron", "koala", "lynx",
+    "otter", "panda", "pelican", "python", "quokka", "raven", "tiger", "ubuntu", "walrus", "zebra",
+)  # fmt: skip
+
+
+def is_sort_path(path: str) -> bool:
+    """A sort the listing accepts: a known key, or a field path under a job field (``status.state``)."""
+    return path in _SORT_KEYS or (bool(_FIELD_PATH.fullmatch(path)) and path.split(".", 1)[0] in _JOB_FIELDS)
+
+
+def _path_value(document: Any, path: str) -> Any:
+    for part in path.split("."):
+        document = document.get(part) if isinstance(document, dict) else None
+    return document
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    """Numbers, then strings, then anything else, then missing values (in ascending order)."""
+    if isinstance(value, bool):
+        return (2, str(value))
+    if isinstance(value, (int, float)):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value)
+    return (3, "") if value is None else (2, repr(value))
+
+
+def generated_name(job_id: str) -> str:
+    """A readable name from the job id, ``adjective-noun`` like the service's (``funny-ubuntu``)."""
+    digest = hashlib.sha256(job_id.encode("utf-8")).digest()
+    return f"{_NAME_ADJECTIVES[digest[0] % len(_NAME_ADJECTIVES)]}-{_NAME_NOUNS[digest[1] % len(_NAME_NOUNS)]}"
 
 
 @dataclass(frozen=True)
@@ -269,15 +314,18 @@ class TrainingBackend:
 
     def submit(self, spec: Any) -> dict[str, Any]:
         """Validate a JobSpec and queue the job; it takes the first script naming it, else the first unnamed."""
-        spec = validate_job_spec(spec)
+        spec = copy.deepcopy(validate_job_spec(spec))
         wall, mono = time.time(), time.monotonic()
+        job_id = str(uuid.uuid4())
         with self._lock:
             self._submitted += 1
             script = self._take_script(spec.get("name"))
+            if spec.get("name") is None:
+                spec["name"] = generated_name(job_id)
             job = Job(
-                job_id=str(uuid.uuid4()),
+                job_id=job_id,
                 seq=self._submitted,
-                spec=copy.deepcopy(spec),
+                spec=spec,
                 script=script,
                 plan=_JOB_PLANS[script.final_state],
                 stick_in=script.stick_in,
@@ -315,7 +363,13 @@ class TrainingBackend:
                 if (after is not None and updated <= after) or (before is not None and updated >= before):
                     continue
                 chosen.append(job)
-            chosen.sort(key=_SORT_KEYS[query.sort], reverse=query.descending)
+            known = _SORT_KEYS.get(query.sort)
+            if known is not None:
+                chosen.sort(key=known, reverse=query.descending)
+            else:
+                keyed = [((_sortable(_path_value(self._render(j), query.sort)), j.seq), j) for j in chosen]
+                keyed.sort(key=lambda pair: pair[0], reverse=query.descending)
+                chosen = [j for _, j in keyed]
             page = chosen[(query.page - 1) * query.size : query.page * query.size]
             return [self._render(j) for j in page], len(chosen)
 
@@ -358,13 +412,17 @@ class TrainingBackend:
             self._enter(job, "QUEUED", time.time(), time.monotonic())
 
     def label(self, job_id: str, name: Any, value: Any) -> None:
-        check_label(name, value, "label")
+        """Set a label; ``value=None`` (a body without ``value``) deletes it, as on the service."""
+        check_label(name, "" if value is None else value, "label")
         with self._lock:
             job = self._found(job_id)
             labels = job.spec.get("labels")
             if not isinstance(labels, dict):
                 labels = job.spec["labels"] = {}
-            labels[name] = value
+            if value is None:
+                labels.pop(name, None)
+            else:
+                labels[name] = value
             job.updated = max(job.updated, time.time())
 
     def log_lines(self, job_id: str) -> list[str]:
@@ -462,6 +520,25 @@ class TrainingBackend:
                 return scripts.pop(index)
         return JobScript()
 
+    @staticmethod
+    def _volume_statuses(job: Job, run: list[tuple[str, float]]) -> list[dict[str, Any]]:
+        """One entry per spec volume: pulled when the run initialized, pushed (RW) when it finalized."""
+        pulled = next((t for s, t in run if s == "INITIALIZING"), None)
+        pushed = next((t for s, t in run if s == "FINALIZING"), None)
+        statuses = []
+        for index, volume in enumerate(job.spec.get("volumes") or []):
+            writable = isinstance(volume, dict) and volume.get("permission") in ("RW", "RWD")
+            statuses.append(
+                {
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"job/{job.job_id}/volume/{index}")),
+                    "userVolumeId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"job/{job.job_id}/user-volume/{index}")),
+                    "mountPath": volume.get("mountPath") if isinstance(volume, dict) else None,
+                    "lastPulledCreatedAt": None if pulled is None else iso(pulled),
+                    "lastPushedCreatedAt": None if pushed is None or not writable else iso(pushed),
+                }
+            )
+        return statuses
+
     def _render(self, job: Job) -> dict[str, Any]:
         """The job as the API shows it (a deep copy of its spec)."""
         region = self.training_region
@@ -504,7 +581,7 @@ class TrainingBackend:
             "timeoutAt": date(None if started is None else started + timeout),
             "lastTransitionDate": iso(job.history[-1][1]),
             "duration": duration,
-            "volumes": [],
+            "volumes": self._volume_statuses(job, run),
             "dataSync": [],
         }
         if terminal:

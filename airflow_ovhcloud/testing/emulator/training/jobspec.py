@@ -16,6 +16,8 @@ from airflow_ovhcloud.testing.emulator.errors import InvalidRequest
 _RESOURCE_INT_KEYS = ("cpu", "gpu", "gpuMemory", "memory", "ephemeralStorage", "publicNetwork", "privateNetwork")
 _RESOURCE_STR_KEYS = ("gpuModel", "gpuBrand", "flavor")
 _VOLUME_SOURCES = ("dataStore", "publicGit", "publicSwift", "standalone", "privateSwift")
+# Where a volume's outputs go, besides its source (the generated client's Volume has both).
+_VOLUME_TARGETS = ("targetDataStore", "targetPrivateSwift")
 _VOLUME_PERMISSIONS = ("RO", "RW", "RWD")
 _LABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 _LABEL_MAX = 63
@@ -65,7 +67,6 @@ def _check_resources(resources: Any) -> None:
             raise bad_spec(f"resources.{key} must be a non-negative integer, not {value!r}")
         if key in _RESOURCE_STR_KEYS and (not isinstance(value, str) or not value):
             raise bad_spec(f"resources.{key} must be a non-empty string, not {value!r}")
-    cpu: int = resources.get("cpu") or 0
     gpu: int | None = resources.get("gpu")
     flavor = str(resources.get("flavor") or "").lower()
     if "gpu" in flavor and gpu == 0:
@@ -74,8 +75,26 @@ def _check_resources(resources: Any) -> None:
         )
     if "cpu" in flavor and gpu:
         raise bad_spec(f"resources: flavor {resources['flavor']!r} is a CPU flavor but gpu is {gpu}")
-    if cpu > 0 and gpu:
-        raise bad_spec("resources: set either cpu or gpu, not both (the CPUs of a GPU job follow from its GPUs)")
+    # cpu and gpu together: the generated client has no rule against it (unverified), so it passes.
+
+
+def _check_data_store(body: Any, where: str) -> None:
+    """``{"alias", "container", "prefix"?, "archive"?, "internal"?}`` (a source or a target)."""
+    if not isinstance(body, dict):
+        raise bad_spec(f"{where} must be an object")
+    for key in body:
+        if key not in ("alias", "container", "prefix", "archive", "internal"):
+            raise bad_spec(f"{where}: unknown field {key}")
+    for key in ("alias", "container"):
+        if not isinstance(body.get(key), str) or not body[key]:
+            raise bad_spec(f"{where}.{key} is required: a non-empty string")
+    if body.get("prefix") is not None and not isinstance(body["prefix"], str):
+        raise bad_spec(f"{where}.prefix must be a string")
+    # The guide calls ``archive`` a flag; the generated client types it as the archive's name: both pass.
+    if body.get("archive") is not None and not isinstance(body["archive"], (str, bool)):
+        raise bad_spec(f"{where}.archive must be an archive name (a string) or a boolean")
+    if body.get("internal") is not None and not isinstance(body["internal"], bool):
+        raise bad_spec(f"{where}.internal must be a boolean")
 
 
 def _check_volume(volume: Any, index: int) -> None:
@@ -83,7 +102,7 @@ def _check_volume(volume: Any, index: int) -> None:
     if not isinstance(volume, dict):
         raise bad_spec(f"{where} must be an object")
     for key in volume:
-        if key not in ("mountPath", "permission", "cache", *_VOLUME_SOURCES):
+        if key not in ("mountPath", "permission", "cache", *_VOLUME_SOURCES, *_VOLUME_TARGETS):
             raise bad_spec(f"{where}: unknown field {key}")
     mount = volume.get("mountPath")
     if not isinstance(mount, str) or not mount.startswith("/"):
@@ -103,16 +122,13 @@ def _check_volume(volume: Any, index: int) -> None:
     if not isinstance(body, dict):
         raise bad_spec(f"{where}.{source} must be an object")
     if source == "dataStore":
-        for key in body:
-            if key not in ("alias", "container", "prefix"):
-                raise bad_spec(f"{where}.dataStore: unknown field {key}")
-        for key in ("alias", "container"):
-            if not isinstance(body.get(key), str) or not body[key]:
-                raise bad_spec(f"{where}.dataStore.{key} is required: a non-empty string")
-        if body.get("prefix") is not None and not isinstance(body["prefix"], str):
-            raise bad_spec(f"{where}.dataStore.prefix must be a string")
+        _check_data_store(body, f"{where}.dataStore")
     elif source in ("publicGit", "publicSwift") and (not isinstance(body.get("url"), str) or not body["url"]):
         raise bad_spec(f"{where}.{source}.url is required: a non-empty string")
+    if volume.get("targetDataStore") is not None:
+        _check_data_store(volume["targetDataStore"], f"{where}.targetDataStore")
+    if volume.get("targetPrivateSwift") is not None and not isinstance(volume["targetPrivateSwift"], dict):
+        raise bad_spec(f"{where}.targetPrivateSwift must be an object")
 
 
 def validate_job_spec(spec: Any) -> dict[str, Any]:

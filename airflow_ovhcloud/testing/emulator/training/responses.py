@@ -5,15 +5,21 @@ Routes: submit and list (``/v1/job``), get and delete (``/v1/job/{job_id}``), ``
 Handlers parse query strings and bodies, call the
 :class:`~airflow_ovhcloud.testing.emulator.training.backend.TrainingBackend`, and shape its answer;
 ``job_list_style`` (a paged object or a bare list) only changes the wire, so it lives here.
+
+Listing as the generated client documents it: ``updatedAfter``/``updatedBefore`` are Unix
+timestamps (integer seconds), ``sort`` a field path (``createdAt``, ``name``, ``status.state``...)
+with ``order=asc|desc``, and a page's ``metadata`` is ``{"currentPage", "pageCount", "total",
+"links"}`` (``links.next`` when there is a next page).
 """
 
 from __future__ import annotations
 
-import datetime
+import math
 from typing import TYPE_CHECKING, cast
+from urllib.parse import urlencode
 
 from airflow_ovhcloud.testing.emulator.errors import InvalidRequest, ovh_error
-from airflow_ovhcloud.testing.emulator.training.backend import JOB_SORT_KEYS, JOB_STATES, JobQuery, TrainingBackend
+from airflow_ovhcloud.testing.emulator.training.backend import JOB_STATES, JobQuery, TrainingBackend, is_sort_path
 from airflow_ovhcloud.testing.emulator.training.jobspec import bad_spec
 from airflow_ovhcloud.testing.emulator.wire import Call, Reply, json_reply, no_content, text_reply
 
@@ -21,14 +27,14 @@ if TYPE_CHECKING:
     from airflow_ovhcloud.testing.emulator.routing import Router
 
 
-def _parse_iso(text: str, what: str) -> float:
+def _parse_timestamp(text: str, what: str) -> float:
+    """A Unix timestamp in whole seconds, as the generated client sends it (an ISO date is refused)."""
     try:
-        moment = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        return float(int(text.strip()))
     except ValueError:
-        raise InvalidRequest(f"{what} must be an ISO-8601 date-time, not {text!r}", "invalid_date") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.timestamp()
+        raise InvalidRequest(
+            f"{what} must be a Unix timestamp in seconds (an integer), not {text!r}", "invalid_query"
+        ) from None
 
 
 def _query_int(call: Call, name: str, default: int | None, minimum: int) -> int | None:
@@ -64,11 +70,14 @@ def _job_query(call: Call) -> JobQuery:
     order = (query.get("order") or ["desc"])[-1].lower()
     if order not in ("asc", "desc"):
         raise InvalidRequest(f"order must be asc or desc, not {order!r}", "invalid_query")
-    sort = (query.get("sort") or ["createdAt"])[-1]
-    if sort not in JOB_SORT_KEYS:
-        raise InvalidRequest(f"sort must be one of {', '.join(JOB_SORT_KEYS)}, not {sort!r}", "invalid_query")
-    after = _parse_iso(query["updatedAfter"][-1], "updatedAfter") if query.get("updatedAfter") else None
-    before = _parse_iso(query["updatedBefore"][-1], "updatedBefore") if query.get("updatedBefore") else None
+    sort = (query.get("sort") or ["createdAt"])[-1].strip()
+    if not is_sort_path(sort):
+        raise InvalidRequest(
+            f"sort must be a job field path such as createdAt, updatedAt, name or status.state, not {sort!r}",
+            "invalid_query",
+        )
+    after = _parse_timestamp(query["updatedAfter"][-1], "updatedAfter") if query.get("updatedAfter") else None
+    before = _parse_timestamp(query["updatedBefore"][-1], "updatedBefore") if query.get("updatedBefore") else None
     return JobQuery(frozenset(states), tuple(selectors), after, before, sort, order == "desc", page, size)
 
 
@@ -108,7 +117,13 @@ class TrainingResponses:
         items, total = self.backend.list_jobs(query)
         if self.job_list_style == "bare":
             return json_reply(items)
-        return json_reply({"items": items, "metadata": {"page": query.page, "size": query.size, "total": total}})
+        pages = math.ceil(total / query.size)
+        links: dict[str, str] = {}
+        if query.page < pages:
+            following = [(k, v) for k, values in call.query.items() if k != "page" for v in values]
+            links["next"] = f"{call.record.path}?{urlencode([*following, ('page', query.page + 1)])}"
+        metadata = {"currentPage": query.page, "pageCount": pages, "total": total, "links": links}
+        return json_reply({"items": items, "metadata": metadata})
 
     def kill(self, call: Call) -> Reply:
         self.backend.kill(call.params["job_id"])
@@ -124,10 +139,11 @@ class TrainingResponses:
         return no_content()
 
     def label(self, call: Call) -> Reply:
+        """``{"name", "value"}`` sets a label; without ``value`` (or ``null``) the label is deleted."""
         body = call.body
-        if not isinstance(body, dict) or "name" not in body or "value" not in body:
-            raise bad_spec('The request body must be {"name": str, "value": str}')
-        self.backend.label(call.params["job_id"], body["name"], body["value"])
+        if not isinstance(body, dict) or "name" not in body:
+            raise bad_spec('The request body must be {"name": str, "value"?: str} (no value deletes the label)')
+        self.backend.label(call.params["job_id"], body["name"], body.get("value"))
         return no_content()
 
     def log(self, call: Call) -> Reply:
