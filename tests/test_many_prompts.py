@@ -105,6 +105,25 @@ def test_a_killed_try_keeps_its_answers_for_the_retry(
     assert sent <= 120 + tries * 4  # at most the calls in flight at each kill are paid twice
 
 
+def test_a_killed_embedding_task_keeps_its_finished_batches(
+    emulator: Any, load_dag: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator.add_model("tiny-embed", kind="embedding", dimensions=16)
+    emulator.latency = 0.1  # 20 batches one at a time: over 2 s, more than the execution_timeout
+    result = run_dag(load_dag(FILE, "test_embed_batches_killed"))
+    assert result.state == "success", result.task_states
+    vectors = result.value("embed")
+    assert len(vectors) == 100 and all(len(v) == 16 for v in vectors)
+
+    out = capsys.readouterr().out
+    sent = len(emulator.requests_to("/embeddings"))
+    if not HAS_TASK_STATE_STORE:
+        return
+    kept = [int(k) for k in re.findall(r"Resuming: (\d+) of 20 answers were kept", out)]
+    assert kept and kept[0] > 0
+    assert sent <= 20 + len(kept) + 1  # each kill repeats at most the one batch in flight
+
+
 def test_the_classic_operator_takes_many_items(emulator: Any, load_dag: Any) -> None:
     result = run_dag(load_dag(FILE, "test_chat_many_operator"))
     assert result.state == "success", result.task_states

@@ -4,7 +4,8 @@ Airflow 3.3+ gives each task instance a key-value *task state store* (``context[
 the one ``ResumableJobMixin`` keeps job ids in). Its values are JSON in a ``TEXT`` column (MySQL:
 ``MEDIUMTEXT``, 16 MB) and every read or write is one round trip to the API server, so answers are
 kept in chunks of :data:`CHUNK` indices, one key each, written when a chunk fills up or every
-:data:`FLUSH_SECONDS`, and once more when the task ends, fails or is killed. The keys carry a
+:data:`FLUSH_SECONDS`, and once more when the task ends, fails or is killed; one more key lists
+the chunks written, so a retry reads only those. The keys carry a
 fingerprint of the requests: a retry whose inputs changed starts afresh instead of reusing answers
 of other prompts. Where there is no store (Airflow before 3.3) or it refuses a value, the task
 logs it once and a retry sends everything again.
@@ -52,20 +53,28 @@ class DurableResults:
         self.clock = clock
         self.results: dict[int, Any] = {}
         self._dirty: set[int] = set()
+        #: Chunks written so far, listed under one more key: a retry reads only those.
+        self._written: set[int] = set()
         self._last_flush = clock()
         self.enabled = store is not None and hasattr(store, "get") and hasattr(store, "set")
 
-    def _key(self, number: int) -> str:
+    def _key(self, number: int | str) -> str:
         return f"{self.prefix}:{number}"
 
     def load(self) -> dict[int, Any]:
         """The results an earlier try of this task kept."""
         if not self.enabled:
             return {}
-        for number in range((self.total + self.chunk - 1) // self.chunk):
+        try:
+            written = self.store.get(self._key("chunks"))
+        except Exception as exc:  # an unreachable store must not fail the task: it only costs a resend
+            self._disable(f"reading it failed ({exc})")
+            return {}
+        self._written = {int(n) for n in written if isinstance(n, int)} if isinstance(written, list) else set()
+        for number in sorted(self._written):
             try:
                 stored = self.store.get(self._key(number))
-            except Exception as exc:  # an unreachable store must not fail the task: it only costs a resend
+            except Exception as exc:
                 self._disable(f"reading it failed ({exc})")
                 return {}
             if isinstance(stored, dict):
@@ -105,6 +114,9 @@ class DurableResults:
         value = {str(i): self.results[i] for i in range(start, stop) if i in self.results}
         try:
             self.store.set(self._key(number), value)
+            if number not in self._written:
+                self._written.add(number)
+                self.store.set(self._key("chunks"), sorted(self._written))
         except Exception as exc:
             self._disable(f"writing answers {start}-{stop - 1} failed ({exc})")
             return

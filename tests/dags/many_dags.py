@@ -94,6 +94,23 @@ def chat_many_killed() -> None:
     ask()
 
 
+@dag(dag_id="test_embed_batches_killed", start_date=START, schedule=None, catchup=False)
+def embed_batches_killed() -> None:
+    @task.ovh_embed(
+        model="tiny-embed",  # 16 dimensions: the test adds it to the emulator
+        batch_size=5,
+        max_concurrency=1,
+        execution_timeout=timedelta(seconds=1.5),
+        retries=8,
+        retry_delay=timedelta(seconds=0),
+    )
+    def embed() -> list[str]:
+        return [f"text {i}" for i in range(100)]
+
+    embed()
+
+
 chat_many()
 chat_many_resume()
 chat_many_killed()
+embed_batches_killed()
