@@ -39,9 +39,15 @@ DEMO_QUIET_WARNINGS = (r"Using `httpx` with `starlette\.testclient` is deprecate
 
 
 def quiet_internal_warnings() -> None:
-    """Ignore the warnings of :data:`DEMO_QUIET_WARNINGS` in this process (the demo's own)."""
+    """Ignore the warnings of :data:`DEMO_QUIET_WARNINGS`, and deprecations, in this process (the demo's own).
+
+    Deprecation warnings come from inside Airflow and its libraries (Airflow 3.1 warns about its own
+    imports, older Starlette about anyio), never from what the demo shows: they are not shown.
+    """
     for message in DEMO_QUIET_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
 
 
 def _preview(value: Any, width: int = 100) -> str:

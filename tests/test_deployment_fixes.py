@@ -33,6 +33,13 @@ from airflow_ovhcloud.testing.dagrun import run_dag
 from tests.helpers import ENV_SECRETS, REPO, SECRET_TOKEN
 from tests.hostile import hostile_server, send_json
 
+#: The Test button's route and its port check are Airflow 3.3's (the issue was found on 3.3); 3.1's
+#: route answers differently and its `airflow connections add` prints the password it was given.
+AIRFLOW_3_3_UI = pytest.mark.skipif(
+    tuple(int(p) for p in __import__("airflow").__version__.split(".")[:2]) < (3, 3),
+    reason="the Test button route of Airflow 3.3",
+)
+
 MODEL = "Meta-Llama-3_3-70B-Instruct"
 HELLO = [{"role": "user", "content": "hello"}]
 FILE = "deployment_dags.py"
@@ -319,6 +326,7 @@ def press_test(api: Any, conn_id: str) -> Any:
 
 
 @_AIRFLOW_OWN_DEPRECATION
+@AIRFLOW_3_3_UI
 def test_the_ui_test_button_needs_a_stored_port(api: Any, emulator: Any) -> None:
     """Airflow 3.3 compares the port the UI sends (0 for none) with the stored one; 443 stored passes."""
     form = {"conn_type": "ovhcloud_ai_endpoints", "host": emulator.endpoints_url, "password": emulator.token}
@@ -341,6 +349,7 @@ def test_the_ui_test_button_needs_a_stored_port(api: Any, emulator: Any) -> None
 
 
 @_AIRFLOW_OWN_DEPRECATION
+@AIRFLOW_3_3_UI
 def test_the_ui_test_button_works_for_cli_made_connections(api: Any, emulator: Any) -> None:
     from airflow.cli import cli_parser
 
@@ -364,6 +373,7 @@ def test_the_ui_test_button_works_for_cli_made_connections(api: Any, emulator: A
 
 
 @_AIRFLOW_OWN_DEPRECATION
+@AIRFLOW_3_3_UI
 def test_the_test_route_with_environment_connections(api: Any, emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Not listed in the UI (only database connections are), but the REST route checks them the same way."""
     conn = {**emulator.endpoints_connection(), "port": 443}
@@ -422,7 +432,7 @@ def test_airflow_links_the_provider_to_the_documentation_url() -> None:
 
     assert f"Documentation, {DOCUMENTATION_URL}" in distribution("airflow-ovhcloud").metadata.get_all("Project-URL")
     info = ProvidersManager().providers["airflow-ovhcloud"]
-    assert info.data["documentation-url"] == DOCUMENTATION_URL  # what the providers page links the name to
+    assert info.data["documentation-url"].strip() == DOCUMENTATION_URL  # what the providers page links the name to
 
 
 # ------------------------------------------------------------------------------- 6. migration
