@@ -46,8 +46,8 @@ def quiet_internal_warnings() -> None:
     """
     for message in DEMO_QUIET_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category)
 
 
 def _preview(value: Any, width: int = 100) -> str:
@@ -141,6 +141,9 @@ def _run_in(home: Path, live: bool, out: TextIO, started: float, *, temporary: b
     kept = " (temporary: removed at the end; --airflow-home DIR keeps one)" if temporary else ""
     print(f"airflow-ovhcloud demo: AIRFLOW_HOME={home}{kept}", file=out, flush=True)
     prepare_airflow_home(home, dags)
+    import airflow.settings  # noqa: F401  (configures Airflow, which installs warning filters of its own)
+
+    quiet_internal_warnings()  # again, now in front of Airflow's
     with ExitStack() as stack:
         if live:
             print("Running against OVHcloud (live): this submits a real, billed AI Training job.", file=out, flush=True)
