@@ -77,7 +77,12 @@ def _emulator(args: argparse.Namespace) -> int:
         embedding_input_limit=args.embedding_input_limit,
     )
     # Knobs that are not constructor arguments: a reset through the control API applies them again.
-    knobs = {"job_progress": args.job_progress, "job_step_seconds": args.job_step_seconds}
+    knobs = {
+        "job_progress": args.job_progress,
+        "job_step_seconds": args.job_step_seconds,
+        "batch_progress": args.batch_progress,
+        "batch_step_seconds": args.batch_step_seconds,
+    }
     for name, value in knobs.items():
         setattr(emulator, name, value)
     emulator._control_api.baseline.update(knobs)
@@ -97,6 +102,10 @@ def _emulator(args: argparse.Namespace) -> int:
     print(f"  control API:           {emulator.url}{PREFIX} (airflow_ovhcloud.testing.EmulatorClient)")
     print(f"  auth:                  {'strict (every call needs the token)' if args.require_auth else 'as OVHcloud'}")
     print(f"  training jobs:         {timing}")
+    batch_timing = (
+        "one step per poll" if args.batch_progress == "polls" else f"one step every {args.batch_step_seconds:g} s"
+    )
+    print(f"  batches:               {batch_timing}")
     print("Point Airflow at it with:")
     print(f"  export AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT='{emulator.endpoints_connection_json()}'")
     print(f"  export AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT='{emulator.training_connection_json()}'")
@@ -187,6 +196,20 @@ def _add_emulator_parser(sub: Any) -> None:
         type=_non_negative(float),
         default=1.0,
         help="seconds per job state with --job-progress time",
+    )
+    batches = emulator.add_argument_group("AI Endpoints batches")
+    batches.add_argument(
+        "--batch-progress",
+        choices=("polls", "time"),
+        default="polls",
+        help="batches move one step (validating, in_progress, finalizing, completed) per GET /v1/batches/{id} "
+        "(polls) or one step per --batch-step-seconds (time); the control API also advances or finishes them",
+    )
+    batches.add_argument(
+        "--batch-step-seconds",
+        type=_non_negative(float),
+        default=0.05,
+        help="seconds per batch step with --batch-progress time",
     )
     faults = emulator.add_argument_group("faults")
     faults.add_argument(

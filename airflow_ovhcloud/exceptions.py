@@ -16,6 +16,7 @@ __all__ = [
     "PERMANENT_STATUSES",
     "OVHCloudAIClientError",
     "OVHCloudAIConfigurationError",
+    "OVHCloudAIDataSyncFailedError",
     "OVHCloudAIError",
     "OVHCloudAIInvalidArgumentError",
     "OVHCloudAIInvalidInputError",
@@ -87,3 +88,12 @@ class OVHCloudAIJobFailedError(OVHCloudAIError):
 
 class OVHCloudAIJobTimeoutError(OVHCloudAIError):
     """Waiting for the job took longer than allowed; the job itself may still be running."""
+
+
+class OVHCloudAIDataSyncFailedError(OVHCloudAIError):
+    """A data sync of a job ended FAILED, ERROR or INTERRUPTED; a task retry starts a new sync."""
+
+    def __init__(self, message: str, *, data_sync: Any = None, state: str | None = None) -> None:
+        super().__init__(message)
+        self.data_sync = data_sync
+        self.state = state

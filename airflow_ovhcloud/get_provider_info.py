@@ -133,7 +133,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "OVHcloud AI Endpoints",
-                "python-modules": ["airflow_ovhcloud.operators.ai_endpoints"],
+                "python-modules": [
+                    "airflow_ovhcloud.operators.ai_endpoints",
+                    "airflow_ovhcloud.operators.ai_endpoints_batch",
+                ],
             },
             {
                 "integration-name": "OVHcloud AI Training",
@@ -145,11 +148,16 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "OVHcloud AI Training",
                 "python-modules": ["airflow_ovhcloud.triggers.ai_training"],
             },
+            {
+                "integration-name": "OVHcloud AI Endpoints",
+                "python-modules": ["airflow_ovhcloud.triggers.ai_endpoints_batch"],
+            },
         ],
         "task-decorators": [
             {"name": "ovh_chat", "class-name": "airflow_ovhcloud.decorators.chat.ovh_chat_task"},
             {"name": "ovh_embed", "class-name": "airflow_ovhcloud.decorators.embed.ovh_embed_task"},
             {"name": "ovh_training", "class-name": "airflow_ovhcloud.decorators.training.ovh_training_task"},
+            {"name": "ovh_batch", "class-name": "airflow_ovhcloud.decorators.batch.ovh_batch_task"},
         ],
         "extra-links": ["airflow_ovhcloud.links.ai_training.OVHCloudAITrainingJobLink"],
     }

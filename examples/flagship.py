@@ -36,12 +36,15 @@ def flagship() -> None:
 
     @task.ovh_embed(model=EMBEDDING_MODEL)
     def embed(summaries: list[str]) -> list[str]:
-        return list(summaries)
+        # As it is: the decorator reads a mapped task's results in one request; list(...) would read one per item.
+        return summaries
 
     @task
     def build_dataset(summaries: list[str], vectors: list[list[float]]) -> dict:
         """Pair each summary with its vector; a real pipeline writes them to object storage."""
-        rows = [{"text": text, "dimensions": len(vector)} for text, vector in zip(summaries, vectors, strict=True)]
+        # summaries[:] reads the mapped results in one request (iterating reads them one by one).
+        pairs = zip(summaries[:], vectors, strict=True)
+        rows = [{"text": text, "dimensions": len(vector)} for text, vector in pairs]
         return {"rows": len(rows), "dimensions": rows[0]["dimensions"]}
 
     @task.ovh_training(image="pytorch/pytorch:latest", flavor="ai1-1-gpu", gpu=1, check_interval=30)

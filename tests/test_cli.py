@@ -137,12 +137,14 @@ def test_emulator_options_reach_the_emulator(monkeypatch: pytest.MonkeyPatch) ->
     argv = ["emulator", "--latency", "0.5", "--no-require-auth", "--requests-per-minute", "400"]
     argv += ["--anonymous-requests-per-minute", "none", "--rate-limit-window", "1", "--embedding-input-limit", "64"]
     argv += ["--job-progress", "time", "--job-step-seconds", "0.25", "--random-fault-rate", "0.1", "--seed", "7"]
+    argv += ["--batch-progress", "time", "--batch-step-seconds", "0.5"]
     with pytest.raises(KeyboardInterrupt):
         main(argv)
     assert seen["latency"] == 0.5 and seen["require_auth"] is False
     assert seen["requests_per_minute"] == 400 and seen["anonymous_requests_per_minute"] is None
     assert seen["rate_limit_window"] == 1.0 and seen["embedding_input_limit"] == 64
     assert seen["job_progress"] == "time" and seen["job_step_seconds"] == 0.25
+    assert seen["batch_progress"] == "time" and seen["batch_step_seconds"] == 0.5
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,14 @@ VERBS = [
     "finish_job",
     "advance_job",
     "job",
+    "fail_batch_items",
+    "script_next_batch",
+    "advance_batch",
+    "finish_batch",
+    "batches",
+    "batch",
+    "files",
+    "file_content",
     "requests_to",
     "clear_journal",
     "reset",
@@ -53,7 +61,16 @@ def test_the_client_has_the_in_process_verbs_with_the_same_parameters() -> None:
         for parameter in ours.values():
             if name != "set_job":  # the emulator's UNSET sentinel is its own
                 assert parameter.default == theirs[parameter.name].default, (name, parameter.name)
-    for name in ("journal", "jobs", "submitted_jobs", "endpoints_url", "training_url", "token"):
+    for name in (
+        "journal",
+        "jobs",
+        "submitted_jobs",
+        "created_batches",
+        "uploaded_files",
+        "endpoints_url",
+        "training_url",
+        "token",
+    ):
         assert isinstance(inspect.getattr_static(EmulatorClient, name), property), name
 
 

@@ -23,6 +23,7 @@ def test_examples_load_in_a_dagbag_without_import_errors(airflow_db: Path) -> No
         "ovhcloud_training_decorator",
         "ovhcloud_flagship",
         "ovhcloud_many_prompts",
+        "ovhcloud_batch",
     }
 
 

@@ -337,3 +337,14 @@ def test_bad_chat_overrides_fail_at_once_as_invalid_input_not_a_retryable_type_e
     assert "messages[0].content[0] must be a content part dict with a 'type'" in out
     assert "TypeError:" not in out
     assert issubclass(OVHCloudAIInvalidInputError, AirflowFailException)
+
+
+def test_a_json_answer_nested_beyond_the_parser_is_a_retryable_error_not_a_recursion_error() -> None:
+    from airflow_ovhcloud.exceptions import OVHCloudAIError
+    from airflow_ovhcloud.utils.chat import chat_answer
+
+    deep = "[" * 100_000 + "]" * 100_000
+    response = {"choices": [{"message": {"role": "assistant", "content": deep}}]}
+    with pytest.raises(OVHCloudAIError, match="invalid JSON") as caught:
+        chat_answer(response, {"type": "json_object"}, "label")
+    assert not isinstance(caught.value, AirflowFailException)

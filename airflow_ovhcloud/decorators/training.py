@@ -21,6 +21,7 @@ from airflow_ovhcloud.constants import TRAINING_CONN_ID
 from airflow_ovhcloud.decorators._common import call_function, check_decorator_kwargs
 from airflow_ovhcloud.operators.ai_training import OVHCloudAITrainingSubmitJobOperator
 from airflow_ovhcloud.utils.job_spec import spec_field_names
+from airflow_ovhcloud.utils.joblog import DEFAULT_MAX_LOG_LINES_PER_POLL
 from airflow_ovhcloud.utils.validation import shown
 
 if TYPE_CHECKING:
@@ -31,6 +32,30 @@ SPEC_FIELDS = tuple(spec_field_names())
 #: XCom key of the fields a deferrable task's function returned (redacted), read back when it resumes.
 SPEC_XCOM_KEY = "ovh_ai_training_spec"
 _NO_IMAGE = ""
+
+
+def refuse_sync_on_success(sync_on_success: Any) -> None:
+    """``sync_on_success=True`` is refused: the service already pushes outputs when a job ends.
+
+    A job's RW volumes are pushed to Object Storage in FINALIZING, before the job is DONE (a
+    failed push ends it SYNC_FAILED, which fails the task), and ``POST .../datasync`` only takes a
+    RUNNING job: the job's work ends when its process exits, which is what ends RUNNING, so there
+    is no moment for an extra push between the end of the work and DONE. ``False`` is accepted.
+    """
+    if sync_on_success is False:
+        return
+    from airflow_ovhcloud.exceptions import OVHCloudAIInvalidArgumentError
+
+    raise OVHCloudAIInvalidArgumentError(
+        f"@task.ovh_training(sync_on_success={shown(sync_on_success)}) is refused: AI Training pushes a job's RW "
+        "volumes to Object Storage itself when the job ends (FINALIZING, before DONE; a failed push ends the job "
+        "SYNC_FAILED, which fails the task), and a data sync can only be started on a RUNNING job, so nothing "
+        "is left to push once the job's work is done. To push outputs while the job still runs (a checkpoint), "
+        "use the operators: OVHCloudAITrainingSubmitJobOperator(wait_for_completion=False) >> "
+        "OVHCloudAITrainingWaitForJobOperator(target_states=['RUNNING']) >> "
+        "OVHCloudAITrainingDataSyncOperator(direction='push', wait_for_completion=True) >> "
+        "OVHCloudAITrainingWaitForJobOperator(); see 'Data sync' in docs/ai-training.md."
+    )
 
 
 class _OVHTrainingDecoratedOperator(DecoratedOperator, OVHCloudAITrainingSubmitJobOperator):
@@ -55,8 +80,10 @@ class _OVHTrainingDecoratedOperator(DecoratedOperator, OVHCloudAITrainingSubmitJ
         op_kwargs: Mapping[str, Any] | None = None,
         image: str = _NO_IMAGE,
         wait_for_completion: bool = True,
+        sync_on_success: bool = False,
         **kwargs: Any,
     ) -> None:
+        refuse_sync_on_success(sync_on_success)  # also reached through .override(sync_on_success=...)
         super().__init__(
             python_callable=python_callable,
             op_args=op_args,
@@ -133,6 +160,9 @@ def ovh_training_task(
     check_interval: int = 30,
     wait_timeout: int = 3600,
     stop_on_kill: bool = True,
+    sync_on_success: bool = False,
+    log_job_output: bool = True,
+    max_log_lines_per_poll: int = DEFAULT_MAX_LOG_LINES_PER_POLL,
     **kwargs: Any,
 ) -> TaskDecorator:
     """``@task.ovh_training``: the function returns job-spec fields; the task returns the job.
@@ -140,8 +170,12 @@ def ovh_training_task(
     Any job-spec field (``image``, ``flavor``, ``gpu``, ``env_vars``, ``volumes``, ``labels``...)
     may be given here as a default; the function's returned dict overrides them. By default the
     task waits for the job (``wait_for_completion=True``) and returns it in its final state, with
-    environment values redacted.
+    environment values redacted; while it waits, the job's own log lines appear in the task log
+    (``log_job_output=False`` turns that off; ``max_log_lines_per_poll`` caps a flood).
+    ``sync_on_success=True`` is refused with the reason and the
+    operator sequence that pushes outputs while a job runs (see :func:`refuse_sync_on_success`).
     """
+    refuse_sync_on_success(sync_on_success)
     check_decorator_kwargs("ovh_training", _OVHTrainingDecoratedOperator, kwargs)
     kwargs.setdefault("multiple_outputs", False)
     return task_decorator_factory(
@@ -154,5 +188,7 @@ def ovh_training_task(
         check_interval=check_interval,
         wait_timeout=wait_timeout,
         stop_on_kill=stop_on_kill,
+        log_job_output=log_job_output,
+        max_log_lines_per_poll=max_log_lines_per_poll,
         **kwargs,
     )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
+import tempfile
+import time
+import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from airflow_ovhcloud._http import MAX_SERVICE_MESSAGE, base_url_from_connection, service_message_of
+from airflow_ovhcloud._http_rules import MAX_SERVICE_MESSAGE, base_url_from_connection, service_message_of
 from airflow_ovhcloud.constants import (
     ANONYMOUS_REQUESTS_PER_MINUTE,
     EMBEDDING_BATCH_SIZE,
@@ -20,6 +25,7 @@ from airflow_ovhcloud.constants import (
     TEST_CHAT_MODEL,
 )
 from airflow_ovhcloud.exceptions import (
+    OVHCloudAIConfigurationError,
     OVHCloudAIError,
     OVHCloudAIInvalidInputError,
     OVHCloudAIRequestError,
@@ -27,12 +33,32 @@ from airflow_ovhcloud.exceptions import (
 )
 from airflow_ovhcloud.get_provider_info import ui_field_behaviour
 from airflow_ovhcloud.hooks.base import OVHCloudBaseHook
+from airflow_ovhcloud.utils.batch import (
+    CHAT_ENDPOINT,
+    COMPLETION_WINDOW,
+    FAILURE_STATES,
+    REATTACH_PAGE_SIZE,
+    REATTACH_PAGES,
+    SUCCESS_STATE,
+    BadBatchLine,
+    BatchResults,
+    BatchWatch,
+    batch_failed_error,
+    batch_status,
+    check_batch_id,
+    check_endpoint,
+    check_file_id,
+    read_results,
+    request_lines,
+)
 from airflow_ovhcloud.utils.chat import check_chat_parameters
 from airflow_ovhcloud.utils.many import Progress, add_usage, check_many_options, run_many
 from airflow_ovhcloud.utils.ratelimit import RateLimiter
-from airflow_ovhcloud.utils.validation import check_int, check_str, shown
+from airflow_ovhcloud.utils.validation import check_int, check_mapping, check_str, shown
 
 CATALOG_URL = "https://endpoints.ai.cloud.ovh.net/catalog"
+#: Seconds a Batch API file download may take from its first byte to its last, at least.
+FILE_DOWNLOAD_TIMEOUT = 3600.0
 KEY_HOWTO = "create one in the OVHcloud Control Panel under Public Cloud > AI Endpoints > API keys"
 #: Model ids that name embedding, speech or image models: never the Test button's chat model.
 _NOT_CHAT = ("embed", "bge", "e5-", "whisper", "diffusion", "sdxl", "rerank", "tts", "nvr")
@@ -74,6 +100,8 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
     hook_name = "OVHcloud AI Endpoints"
     service_name: ClassVar[str] = "AI Endpoints"
     token_name: ClassVar[str] = "API key"
+    #: Creating a batch is not idempotent: a lost answer is not resent (the batch operator reattaches).
+    unsafe_posts: ClassVar[frozenset[str]] = frozenset({"batches"})
 
     def __init__(
         self,
@@ -473,6 +501,312 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
             add_usage(usage, answer.get("usage"))
         return {"object": "list", "data": data, "model": answers[0].get("model", model), "usage": usage}
 
+    # ----------------------------------------------------------------- batch API
+
+    def _require_batch_key(self) -> None:
+        """Files and batches are never served anonymously: say so before anything is sent."""
+        try:
+            self.require_key()
+        except OVHCloudAIConfigurationError:
+            raise OVHCloudAIConfigurationError(
+                "OVHcloud AI Endpoints: an API key is required for the Batch API (files and batches are never "
+                f"served anonymously). {self.missing_token_message()}"
+            ) from None
+
+    def _batch_hint(self, batch_id: str) -> str:
+        return (
+            f"Batch '{batch_id}' was not found: check the batch id and that connection '{self.ovh_conn_id}' uses the "
+            "API key (project) that created it; list batches with OVHCloudAIEndpointsHook().list_batches()."
+        )
+
+    def _file_hint(self, file_id: str) -> str:
+        return (
+            f"File '{file_id}' was not found: files are kept only for a retention period after their batch; check "
+            f"the file id and the API key of connection '{self.ovh_conn_id}'."
+        )
+
+    def upload_file(
+        self,
+        file: str | os.PathLike[str] | bytes | Iterable[str | bytes],
+        purpose: str = "batch",
+        *,
+        filename: str | None = None,
+    ) -> dict[str, Any]:
+        """Upload a file (``POST /v1/files``, multipart) and return the file object (``id``...).
+
+        ``file`` is a local path, the bytes, an open binary file (read from its start), or an
+        iterable of lines (``str`` lines get a line break if they lack one) or byte chunks, written
+        once to a temporary file. The body is streamed with a ``Content-Length``: the file is never
+        held in memory.
+        """
+        self._require_batch_key()
+        check_str("purpose", purpose)
+        with _upload_source(file, filename) as (source, size, name):
+            body = _MultipartBody({"purpose": purpose}, name, source, size)
+            response = self.http.request("POST", "files", body=body, content_type=body.content_type, require_key=True)
+        try:
+            answer: Any = json.loads(response.content)
+        except ValueError:
+            answer = response.content
+        if not isinstance(answer, dict) or not isinstance(answer.get("id"), str) or not answer["id"]:
+            raise self._unexpected("file upload", answer)
+        try:
+            check_file_id(answer["id"])
+        except OVHCloudAIInvalidInputError:
+            raise self._unexpected(
+                "file upload", {"problem": "an id unfit for a URL path", "id": answer["id"]}
+            ) from None
+        self.log.info("Uploaded %s (%d bytes) for the Batch API as file %s.", name, size, answer["id"])
+        return answer
+
+    def get_file(self, file_id: str) -> dict[str, Any]:
+        """The file object (``GET /v1/files/{id}``)."""
+        self._require_batch_key()
+        file_id = check_file_id(file_id)
+        answer = self.http.request_json("GET", f"files/{file_id}", not_found_hint=self._file_hint(file_id))
+        if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
+            raise self._unexpected("file", answer)
+        return answer
+
+    def get_file_content(self, file_id: str) -> Iterator[bytes]:
+        """The lines of a file (``GET /v1/files/{id}/content``) as they arrive, never the whole file at once."""
+        self._require_batch_key()
+        file_id = check_file_id(file_id)
+        response = self.http.request(
+            "GET",
+            f"files/{file_id}/content",
+            stream=True,
+            accept="application/jsonl, application/json, */*",
+            not_found_hint=self._file_hint(file_id),
+        )
+        # A result file of a million answers is hundreds of MB: an hour at least, more if the connection says so.
+        return self.http.stream_lines(response, stream_timeout=max(self.http.stream_timeout, FILE_DOWNLOAD_TIMEOUT))
+
+    def delete_file(self, file_id: str) -> dict[str, Any]:
+        """Delete a file (``DELETE /v1/files/{id}``)."""
+        self._require_batch_key()
+        file_id = check_file_id(file_id)
+        answer = self.http.request_json("DELETE", f"files/{file_id}", not_found_hint=self._file_hint(file_id))
+        if answer is not None and not isinstance(answer, dict):
+            raise self._unexpected("file deletion", answer)
+        self.log.info("Deleted Batch API file %s.", file_id)
+        return {"id": file_id, "deleted": True, **(answer or {})}
+
+    def create_batch(
+        self,
+        input_file_id: str,
+        endpoint: str = CHAT_ENDPOINT,
+        completion_window: str = COMPLETION_WINDOW,
+        metadata: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Create a batch from an uploaded JSONL file (``POST /v1/batches``) and return it.
+
+        Not resent after an ambiguous failure (no answer, a 5xx): the batch may exist already. The
+        operator finds it again by the run fingerprint in its ``metadata``.
+        """
+        self._require_batch_key()
+        body: dict[str, Any] = {
+            "input_file_id": check_file_id(input_file_id),
+            "endpoint": check_endpoint(endpoint),
+            "completion_window": check_str("completion_window", completion_window),
+        }
+        if metadata is not None:
+            check_mapping("metadata", metadata)
+            if len(metadata) > 16 or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+                raise OVHCloudAIInvalidInputError(
+                    f"metadata must be at most 16 string keys and string values, got {shown(metadata)}."
+                )
+            body["metadata"] = dict(metadata)
+        batch = self._batch_answer(self.http.request_json("POST", "batches", json_body=body), "batch creation")
+        self.log.info("Created batch %s (%s) from file %s.", batch["id"], batch["status"], body["input_file_id"])
+        return batch
+
+    def get_batch(self, batch_id: str) -> dict[str, Any]:
+        """The batch as the service describes it now (``GET /v1/batches/{id}``)."""
+        self._require_batch_key()
+        batch_id = check_batch_id(batch_id)
+        answer = self.http.request_json("GET", f"batches/{batch_id}", not_found_hint=self._batch_hint(batch_id))
+        return self._batch_answer(answer, "batch")
+
+    def list_batches(self, limit: int = 20, after: str | None = None) -> dict[str, Any]:
+        """One page of batches, newest first: ``{"data": [...], "has_more", "last_id"}``."""
+        self._require_batch_key()
+        params: dict[str, Any] = {"limit": check_int("limit", limit, minimum=1, maximum=100)}
+        if after is not None:
+            params["after"] = check_batch_id(after)
+        answer = self.http.request_json("GET", "batches", params=params)
+        if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
+            raise self._unexpected("batch list", answer)
+        for position, item in enumerate(answer["data"]):
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+                raise self._unexpected("batch list", {"problem": f"data[{position}] is not a batch with an 'id'"})
+        if not isinstance(answer.get("has_more", False), bool):
+            raise self._unexpected("batch list", {"has_more": answer.get("has_more")})
+        return answer
+
+    def iter_batches(self, page_size: int = 100, max_pages: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every batch, newest first, page after page (at most ``max_pages`` pages)."""
+        after: str | None = None
+        pages = 0
+        while max_pages is None or pages < max_pages:
+            page = self.list_batches(limit=page_size, after=after)
+            pages += 1
+            yield from page["data"]
+            last = page.get("last_id") or (page["data"][-1]["id"] if page["data"] else None)
+            if not page.get("has_more") or not page["data"] or not isinstance(last, str) or last == after:
+                return
+            try:
+                check_batch_id(last)
+            except OVHCloudAIInvalidInputError:  # the service's cursor, not the caller's value
+                raise self._unexpected("batch list", {"last_id": last}) from None
+            after = last
+
+    def find_batch(
+        self,
+        metadata: Mapping[str, str],
+        *,
+        max_pages: int = REATTACH_PAGES,
+        skip_states: Collection[str] = FAILURE_STATES,
+    ) -> dict[str, Any] | None:
+        """The newest recent batch whose ``metadata`` holds every pair of ``metadata`` (not one that failed)."""
+        for batch in self.iter_batches(page_size=REATTACH_PAGE_SIZE, max_pages=max_pages):
+            found = batch.get("metadata")
+            if not isinstance(found, Mapping) or any(found.get(k) != v for k, v in metadata.items()):
+                continue
+            if batch_status(batch) in skip_states:
+                continue
+            return self._batch_answer(batch, "batch list")
+        return None
+
+    def cancel_batch(self, batch_id: str) -> dict[str, Any]:
+        """Cancel a batch (``POST /v1/batches/{id}/cancel``); requests already processed stay in its output."""
+        self._require_batch_key()
+        batch_id = check_batch_id(batch_id)
+        answer = self.http.request_json("POST", f"batches/{batch_id}/cancel", not_found_hint=self._batch_hint(batch_id))
+        batch = self._batch_answer(answer, "batch cancellation")
+        self.log.info("Asked the Batch API to cancel batch %s (%s).", batch_id, batch["status"])
+        return batch
+
+    async def aget_batch(self, batch_id: str) -> dict[str, Any]:
+        """:meth:`get_batch` on the shared async client (inside ``async with hook.async_http():``)."""
+        self._require_batch_key()
+        batch_id = check_batch_id(batch_id)
+        client = self.ahttp
+        answer = await client.request_json("GET", f"batches/{batch_id}", not_found_hint=self._batch_hint(batch_id))
+        return self._batch_answer(answer, "batch", client)
+
+    async def acancel_batch(self, batch_id: str) -> dict[str, Any]:
+        """:meth:`cancel_batch` on the shared async client."""
+        self._require_batch_key()
+        batch_id = check_batch_id(batch_id)
+        client = self.ahttp
+        answer = await client.request_json(
+            "POST", f"batches/{batch_id}/cancel", not_found_hint=self._batch_hint(batch_id)
+        )
+        batch = self._batch_answer(answer, "batch cancellation", client)
+        self.log.info("Asked the Batch API to cancel batch %s (%s).", batch_id, batch["status"])
+        return batch
+
+    def wait_for_batch(self, batch_id: str, check_interval: float = 30, timeout: float = 90000) -> dict[str, Any]:
+        """Poll until the batch is in a terminal state and return it (failed, expired or cancelled too).
+
+        A progress line from ``request_counts`` is logged at most every few seconds; up to three
+        polls in a row may fail with a retryable error.
+        """
+        watch = BatchWatch(check_batch_id(batch_id), check_interval=check_interval, timeout=timeout, log=self.log)
+        while True:
+            try:
+                batch = self.get_batch(watch.job_id)
+            except OVHCloudAIRequestError as exc:
+                watch.failed_poll(exc)
+            else:
+                if watch.finished(batch):
+                    return batch
+            time.sleep(watch.next_wait())
+
+    def read_batch(
+        self,
+        batch: Mapping[str, Any],
+        fingerprint: str,
+        total: int,
+        keep: Callable[[int, Mapping[str, Any]], Any] | None = None,
+    ) -> BatchResults:
+        """Download a finished batch's output and error files into input order (see :func:`read_results`).
+
+        Indices with no line in either file (an expired or cancelled batch) are in neither
+        ``results`` nor ``errors``: :meth:`BatchResults.missing`.
+        """
+
+        def lines(key: str) -> Iterator[bytes]:
+            file_id = batch.get(key)
+            if isinstance(file_id, str) and file_id:
+                yield from self.get_file_content(file_id)
+
+        try:
+            return read_results(lines("output_file_id"), lines("error_file_id"), fingerprint, total, keep)
+        except BadBatchLine as exc:
+            raise self._unexpected("batch result file", str(exc)) from None
+
+    def run_batch(
+        self,
+        requests: Iterable[Mapping[str, Any]],
+        *,
+        endpoint: str = CHAT_ENDPOINT,
+        metadata: Mapping[str, str] | None = None,
+        wait: bool = True,
+        check_interval: float = 30,
+        timeout: float = 90000,
+        fingerprint: str | None = None,
+    ) -> BatchResults | dict[str, Any]:
+        """Run a whole batch: upload the request bodies as JSONL, create the batch, wait, read the results.
+
+        ``requests`` are request bodies (``{"model", "messages", ...}`` for chat). Returns the
+        :class:`~airflow_ovhcloud.utils.batch.BatchResults` (response bodies and errors by input
+        index, summed usage), or with ``wait=False`` the created batch. A batch that ends
+        ``failed``, ``expired`` or ``cancelled`` raises :class:`OVHCloudAIJobFailedError`.
+        """
+        check_endpoint(endpoint)
+        fingerprint = fingerprint or uuid.uuid4().hex[:16]
+        counter = _Counter(request_lines(requests, fingerprint, endpoint))
+        uploaded = self.upload_file(counter, filename=f"batch-{fingerprint}.jsonl")
+        batch = self.create_batch(uploaded["id"], endpoint, metadata=metadata)
+        if not wait:
+            return batch
+        batch = self.wait_for_batch(batch["id"], check_interval=check_interval, timeout=timeout)
+        if batch_status(batch) != SUCCESS_STATE:
+            raise batch_failed_error(batch, None)
+        results = self.read_batch(batch, fingerprint, counter.count)
+        results.batch = batch
+        return results
+
+    def _batch_answer(self, answer: Any, what: str, client: Any = None) -> dict[str, Any]:
+        """A batch object as documented: an ``id`` fit for a URL and a ``status`` string, file ids fit for one."""
+        if (
+            not isinstance(answer, dict)
+            or not isinstance(answer.get("id"), str)
+            or not answer["id"]
+            or not isinstance(answer.get("status"), str)
+        ):
+            raise self._unexpected(what, answer, client)
+        try:
+            check_batch_id(answer["id"])
+        except OVHCloudAIInvalidInputError:
+            raise self._unexpected(
+                what, {"problem": "an id unfit for a URL path", "id": answer["id"]}, client
+            ) from None
+        counts = answer.get("request_counts")
+        if counts is not None and not isinstance(counts, dict):
+            raise self._unexpected(what, {"request_counts": counts}, client)
+        for key in ("output_file_id", "error_file_id"):  # read later from a URL path: never a guess
+            file_id = answer.get(key)
+            if file_id is None or file_id == "":
+                continue
+            try:
+                check_file_id(file_id)
+            except OVHCloudAIInvalidInputError:
+                raise self._unexpected(what, {key: file_id}, client) from None
+        return answer
+
     # ---------------------------------------------------------------- models
 
     def list_models(self) -> list[str]:
@@ -541,8 +875,10 @@ class OVHCloudAIEndpointsHook(OVHCloudBaseHook):
             )
         return str(exc)
 
-    def _unexpected(self, what: str, value: Any) -> OVHCloudAIRequestError:
-        return self.http.unexpected_answer(what, value, "an OpenAI-compatible endpoint")
+    def _unexpected(self, what: str, value: Any, client: Any = None) -> OVHCloudAIRequestError:
+        """The error for an answer of the wrong shape; ``client``: the async one, in a trigger."""
+        rules = self.http if client is None else client
+        return rules.unexpected_answer(what, value, "an OpenAI-compatible endpoint")
 
     def _log_usage(self, what: str, model: str, usage: Any, inputs: int | None = None) -> None:
         count = f", {inputs} inputs" if inputs is not None else ""
@@ -768,3 +1104,103 @@ def _stream_index(number: int, where: str, item: Mapping[str, Any]) -> int:
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
         raise _bad_chunk(number, f"{where}.index", index, "an integer ≥ 0")
     return index
+
+
+# --------------------------------------------------------------------------- Batch API uploads
+
+
+class _Counter:
+    """Lines passed through, counted (``run_batch`` learns how many requests it sent)."""
+
+    def __init__(self, lines: Iterable[bytes]) -> None:
+        self.lines = lines
+        self.count = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.lines:
+            self.count += 1
+            yield line
+
+
+@contextmanager
+def _upload_source(file: Any, filename: str | None) -> Iterator[tuple[Any, int, str]]:
+    """``(source, size, name)``: bytes, an open file of a path, or a temporary file the lines were written to."""
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        yield bytes(file), len(file), filename or "batch.jsonl"
+        return
+    if isinstance(file, (str, os.PathLike)):
+        path = os.fspath(file)
+        if not os.path.isfile(path):
+            raise OVHCloudAIInvalidInputError(f"upload_file: {shown(path)} is not a file.")
+        with open(path, "rb") as handle:
+            yield handle, os.path.getsize(path), filename or os.path.basename(path)
+        return
+    if isinstance(file, io.BufferedIOBase) or (hasattr(file, "read") and hasattr(file, "seek")):
+        if isinstance(file, io.TextIOBase):
+            raise OVHCloudAIInvalidInputError("upload_file: open the file in binary mode ('rb'), not text mode.")
+        size = file.seek(0, os.SEEK_END)
+        name = getattr(file, "name", None)  # an int (a descriptor) for a temporary file
+        yield file, size, filename or (os.path.basename(name) if isinstance(name, str) else "") or "batch.jsonl"
+        return
+    if isinstance(file, Mapping) or not isinstance(file, Iterable):
+        raise OVHCloudAIInvalidInputError(
+            f"upload_file takes a path, bytes or an iterable of lines, got {type(file).__name__}."
+        )
+    with tempfile.TemporaryFile(prefix="ovh-batch-") as spool:
+        for position, piece in enumerate(file):
+            if isinstance(piece, str):
+                spool.write(piece.encode("utf-8"))
+                if not piece.endswith("\n"):
+                    spool.write(b"\n")
+            elif isinstance(piece, (bytes, bytearray, memoryview)):
+                spool.write(piece)
+            else:
+                raise OVHCloudAIInvalidInputError(
+                    f"upload_file: piece {position} is {type(piece).__name__}, not a str line or bytes."
+                )
+        size = spool.tell()
+        yield spool, size, filename or "batch.jsonl"
+
+
+class _MultipartBody:
+    """A ``multipart/form-data`` body streamed from its source, with a known length.
+
+    ``requests`` sends an iterable with ``__len__`` with a ``Content-Length`` (no chunked
+    encoding), and iterates it again if urllib3 resends the request.
+    """
+
+    CHUNK = 1 << 20
+
+    def __init__(self, fields: Mapping[str, str], filename: str, source: Any, size: int) -> None:
+        boundary = uuid.uuid4().hex
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        safe_name = filename.replace('"', "").replace("\r", "").replace("\n", "")
+        self.head = (
+            b"".join(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                for name, value in fields.items()
+            )
+            + (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{safe_name}"\r\n'
+                "Content-Type: application/jsonl\r\n\r\n"
+            ).encode()
+        )
+        self.tail = f"\r\n--{boundary}--\r\n".encode()
+        self.source = source
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.head) + self.size + len(self.tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.head
+        if isinstance(self.source, bytes):
+            yield self.source
+        else:
+            self.source.seek(0)
+            while True:
+                chunk = self.source.read(self.CHUNK)
+                if not chunk:
+                    break
+                yield chunk
+        yield self.tail

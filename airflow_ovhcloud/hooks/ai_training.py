@@ -1,4 +1,4 @@
-"""OVHcloud AI Training: submit, inspect, wait for, stop and delete jobs; read their logs.
+"""OVHcloud AI Training: submit, inspect, wait for, stop, restart and delete jobs; sync their data; read their logs.
 
 The hook is the REST calls plus ``wait_for_job``. What is not HTTP lives in modules that import
 no ``requests``: the job spec in :mod:`airflow_ovhcloud.utils.job_spec`, job states and waiting
@@ -13,10 +13,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from airflow_ovhcloud._http import base_url_from_connection
+from airflow_ovhcloud._http_rules import base_url_from_connection
 from airflow_ovhcloud.constants import TRAINING_CONN_ID, TRAINING_CONN_TYPE
 from airflow_ovhcloud.exceptions import (
+    OVHCloudAIClientError,
     OVHCloudAIConfigurationError,
+    OVHCloudAIError,
     OVHCloudAIInvalidInputError,
     OVHCloudAIJobFailedError,
     OVHCloudAIJobTimeoutError,
@@ -25,12 +27,31 @@ from airflow_ovhcloud.exceptions import (
 from airflow_ovhcloud.get_provider_info import ui_field_behaviour
 from airflow_ovhcloud.hooks.base import OVHCloudBaseHook, mask
 from airflow_ovhcloud.utils import job_spec
+from airflow_ovhcloud.utils.datasync import (
+    DATA_SYNC_JOB_STATES,
+    RESTARTABLE_STATES,
+    DataSyncWatch,
+    RestartWatch,
+    check_direction,
+    check_sync_id,
+    check_volume_id,
+    data_sync_of,
+    data_syncs,
+    describe_sync,
+)
 from airflow_ovhcloud.utils.job_spec import (
     VOLUME_PERMISSIONS,
     JobSpec,
     build_job_spec,
     check_labels,
     spec_fields,
+)
+from airflow_ovhcloud.utils.joblog import (
+    DEFAULT_MAX_LOG_LINES_PER_POLL,
+    JobLogFollower,
+    LogRequest,
+    PollResult,
+    drive_sync,
 )
 from airflow_ovhcloud.utils.jobs import (
     FAILURE_STATES,
@@ -47,7 +68,7 @@ from airflow_ovhcloud.utils.jobs import (
     job_verdict,
 )
 from airflow_ovhcloud.utils.redaction import redact_job
-from airflow_ovhcloud.utils.validation import check_int, check_str_list
+from airflow_ovhcloud.utils.validation import check_bool, check_int, check_str_list
 
 __all__ = [
     "FAILURE_STATES",
@@ -305,6 +326,138 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
         self.log.info("Deleted AI Training job %s.", job_id)
         return {"id": job_id, "deleted": True}
 
+    # ------------------------------------------------------------- data sync and restart
+
+    def sync_job_data(
+        self,
+        job_id: str,
+        direction: str = "push",
+        volume: str | None = None,
+        manual: bool | None = True,
+    ) -> dict[str, Any]:
+        """Start a data sync of a RUNNING job; return the service's DataSync object (``QUEUED`` at first).
+
+        ``push`` copies the job's RW volumes to Object Storage while the job keeps running (a
+        checkpoint others can read before the job ends); ``pull`` copies Object Storage into the
+        volumes. ``volume`` (an ``id`` from the job's ``status.volumes``) limits the sync to that
+        volume. ``manual`` is the API's flag for a sync a user asked for (sent unless ``None``).
+        The service takes a sync only while the job is RUNNING (HTTP 409 otherwise, explained
+        here): an ending job pushes its RW volumes itself, in FINALIZING. Follow the sync with
+        :meth:`wait_for_data_sync`.
+        """
+        job_id = check_job_id(job_id)
+        body: dict[str, Any] = {"direction": check_direction(direction)}
+        volume_id = check_volume_id(volume)
+        if volume_id is not None:
+            body["volume"] = volume_id
+        if check_bool("manual", manual, allow_none=True) is not None:
+            body["manual"] = manual
+        try:
+            answer = self.http.request_json(
+                "POST", f"v1/job/{job_id}/datasync", json_body=body, not_found_hint=self._job_hint(job_id)
+            )
+        except OVHCloudAIRequestError as exc:
+            if exc.http_status != 409:
+                raise
+            advice = (
+                "Wait for the job to be RUNNING first (OVHCloudAITrainingWaitForJobOperator with "
+                "target_states=['RUNNING']). A job that ended already pushed its RW volumes in FINALIZING "
+                "(SYNC_FAILED when that failed); restart it to run again."
+            )
+            raise self._wrong_state(exc, job_id, "start a data sync of", DATA_SYNC_JOB_STATES, advice) from None
+        if not isinstance(answer, dict) or not answer.get("id"):
+            raise self._unexpected("data sync", answer)
+        self.log.info(
+            "Started data sync %s (%s) of AI Training job %s.", answer["id"], describe_sync({"spec": body}), job_id
+        )
+        return answer
+
+    def list_job_data_syncs(self, job_id: str) -> list[dict[str, Any]]:
+        """The data syncs the job lists in ``status.dataSync``, oldest first as the service lists them."""
+        return data_syncs(self.get_job(job_id))
+
+    def get_job_data_sync(self, job_id: str, sync_id: str) -> dict[str, Any]:
+        """One data sync of a job, read from the job (the API has no route for a sync alone)."""
+        sync_id = check_sync_id(sync_id)
+        job = self.get_job(job_id)
+        sync = data_sync_of(job, sync_id)
+        if sync is None:
+            listed = [str(s.get("id")) for s in data_syncs(job)]
+            raise OVHCloudAIRequestError(
+                f"AI Training job {job_id} lists no data sync {sync_id} in status.dataSync (it lists "
+                f"{listed or 'none'}). Check the sync id (sync_job_data returns it); a sync just started may "
+                "take a moment to be listed."
+            )
+        return sync
+
+    def wait_for_data_sync(
+        self,
+        job_id: str,
+        sync_id: str,
+        check_interval: float = 10,
+        timeout: float = 3600,
+    ) -> dict[str, Any]:
+        """Poll the job until its data sync ``sync_id`` is DONE and return the sync.
+
+        Raises :class:`~airflow_ovhcloud.exceptions.OVHCloudAIDataSyncFailedError` when the sync
+        ends FAILED, ERROR or INTERRUPTED (or the job ends without ever listing it), and the
+        timeout error after ``timeout`` seconds. The polling is ``wait_for_job``'s.
+        """
+        watch = DataSyncWatch(
+            check_job_id(job_id), sync_id, check_interval=check_interval, timeout=timeout, log=self.log
+        )
+        self._follow(watch)
+        if watch.sync is None:  # finished() only says True once it has the sync
+            raise self._unexpected("data sync", {"job": job_id, "sync": sync_id})
+        return watch.sync
+
+    def restart_job(self, job_id: str, check_interval: float = 1, timeout: float = 60) -> dict[str, Any]:
+        """Run an ended job again (``PUT /v1/job/{id}/start``) and return it as its new run shows it.
+
+        Same id and spec, back to QUEUED. Only an ended job (DONE, FAILED, ERROR, INTERRUPTED,
+        SYNC_FAILED) restarts; the service's refusal of any other state (409, or 400: the generated
+        client documents 400 and no 409 for this route) is explained here. The job is then read
+        until it shows the new run (every ``check_interval`` s, at most ``timeout`` s), so that its
+        old ending is never mistaken for the new one's. Follow it with :meth:`wait_for_job`.
+        """
+        job_id = check_job_id(job_id)
+        watch = RestartWatch(job_id, self.get_job(job_id), check_interval=check_interval, timeout=timeout, log=self.log)
+        try:
+            self.http.request("PUT", f"v1/job/{job_id}/start", not_found_hint=self._job_hint(job_id)).close()
+        except OVHCloudAIRequestError as exc:
+            if exc.http_status not in (400, 409):  # a PUT without a body: a refusal is about the job's state
+                raise
+            advice = "Wait for the job to end (wait_for_job), or stop it first (stop_job), then restart it."
+            raise self._wrong_state(exc, job_id, "restart", RESTARTABLE_STATES, advice) from None
+        job = self._follow(watch)
+        self.log.info("Restarted AI Training job %s: %s.", job_id, job_state(job))
+        return job
+
+    def _wrong_state(
+        self, exc: OVHCloudAIRequestError, job_id: str, action: str, allowed: Sequence[str], advice: str
+    ) -> OVHCloudAIRequestError:
+        """A refusal explained: which states allow ``action``, and the job's state now (read best-effort).
+
+        The error keeps the kind of the original: a 409 stays retryable, a 400 permanent.
+        """
+        try:
+            state: str | None = job_state(self.get_job(job_id))
+        except OVHCloudAIError:
+            state = None
+        if state is None:
+            now = "its current state could not be read"
+        elif state in allowed:
+            now = f"it is {state} now, so the conflict may be something else (another data sync still running?)"
+        else:
+            now = f"it is {state}"
+        reason = "Conflict" if exc.http_status == 409 else "Bad Request"
+        message = (
+            f"Cannot {action} AI Training job {job_id}: HTTP {exc.http_status} {reason} ({exc.service_message}). "
+            f"Only a job that is {' or '.join(allowed)} allows it; {now}. {advice}"
+        )
+        kind = OVHCloudAIClientError if isinstance(exc, OVHCloudAIClientError) else OVHCloudAIRequestError
+        return kind(message, http_status=exc.http_status, service_message=exc.service_message)
+
     def get_job_logs(self, job_id: str, since: str | datetime | None = None, tail: int | None = None) -> str:
         """Return the job's log as text.
 
@@ -320,6 +473,112 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
         )
         return filter_log_since(text, threshold) if threshold is not None else text
 
+    # ------------------------------------------------------------------ following the job's log
+
+    def _log_fetcher(self, job_id: str) -> Any:
+        def fetch(query: LogRequest) -> str:
+            return self.http.request_text(
+                "GET", f"v1/job/{job_id}/log", params=dict(query), not_found_hint=self._job_hint(job_id)
+            )
+
+        return fetch
+
+    def set_job_label(self, job_id: str, name: str, value: str | None) -> None:
+        """Set a label of a job (``value=None`` deletes it): ``PUT /v1/job/{id}/label``."""
+        job_id = check_job_id(job_id)
+        body = self._label_body(name, value)
+        self.http.request(
+            "PUT", f"v1/job/{job_id}/label", json_body=body, not_found_hint=self._job_hint(job_id)
+        ).close()
+
+    @staticmethod
+    def _label_body(name: str, value: str | None) -> dict[str, Any]:
+        """The body of ``PUT /v1/job/{id}/label``: no ``value`` deletes the label."""
+        return {"name": name} if value is None else {"name": name, "value": value}
+
+    def follow_job_log(self, follower: JobLogFollower, job: Mapping[str, Any]) -> PollResult | None:
+        """Print the job's new log lines (one poll) and save the cursor on the job; never fails the wait.
+
+        A log that cannot be read now is read at the next poll, from the same cursor.
+        """
+        try:
+            result = drive_sync(follower.plan(job), self._log_fetcher(follower.job_id))
+        except OVHCloudAIRequestError as exc:
+            follower.read_failed(exc)
+            return None
+        if follower.emit(result) and follower.label:
+            try:
+                self.set_job_label(follower.job_id, follower.label, str(follower.position))
+                follower.mark_saved()
+            except OVHCloudAIRequestError as exc:
+                follower.save_failed(exc)
+        return result
+
+    def job_log_follower(
+        self,
+        job_id: str,
+        *,
+        max_log_lines_per_poll: int = DEFAULT_MAX_LOG_LINES_PER_POLL,
+        log_cursor_label: str | None = None,
+        log_position: int = 0,
+    ) -> JobLogFollower:
+        """A follower of ``job_id``'s log whose lines go to this hook's log, secrets hidden."""
+        return JobLogFollower(
+            check_job_id(job_id),
+            log=self.log,
+            max_lines=max_log_lines_per_poll,
+            label=log_cursor_label,
+            position=log_position,
+            redact=lambda text: self.http.redact(text) if "http" in self.__dict__ else self.ahttp.redact(text),
+        )
+
+    # ------------------------------------------------------------------ async (triggers)
+
+    async def aget_job(self, job_id: str) -> dict[str, Any]:
+        """:meth:`get_job` on the shared async client (inside ``async with hook.async_http():``)."""
+        job_id = check_job_id(job_id)
+        answer = await self.ahttp.request_json("GET", f"v1/job/{job_id}", not_found_hint=self._job_hint(job_id))
+        return self._job_response(answer, "get", self.ahttp)
+
+    async def astop_job(self, job_id: str) -> dict[str, Any]:
+        """:meth:`stop_job` on the shared async client."""
+        job_id = check_job_id(job_id)
+        await self.ahttp.request("PUT", f"v1/job/{job_id}/kill", not_found_hint=self._job_hint(job_id))
+        self.log.info("Asked AI Training to stop job %s.", job_id)
+        return {"id": job_id, "stopped": True}
+
+    async def aset_job_label(self, job_id: str, name: str, value: str | None) -> None:
+        """:meth:`set_job_label` on the shared async client."""
+        job_id = check_job_id(job_id)
+        body = self._label_body(name, value)
+        await self.ahttp.request("PUT", f"v1/job/{job_id}/label", json_body=body, not_found_hint=self._job_hint(job_id))
+
+    async def afollow_job_log(self, follower: JobLogFollower, job: Mapping[str, Any]) -> PollResult | None:
+        """:meth:`follow_job_log` on the shared async client; warnings go where the follower's lines go."""
+        plan = follower.plan(job)
+        path = f"v1/job/{follower.job_id}/log"
+        try:
+            query = next(plan)
+            while True:
+                text = await self.ahttp.request_text(
+                    "GET", path, params=dict(query), not_found_hint=self._job_hint(follower.job_id)
+                )
+                query = plan.send(text)
+        except StopIteration as stop:
+            result: PollResult = stop.value
+        except OVHCloudAIRequestError as exc:
+            follower.read_failed(exc)
+            return None
+        if follower.emit(result) and follower.label:
+            try:
+                await self.aset_job_label(follower.job_id, follower.label, str(follower.position))
+                follower.mark_saved()
+            except OVHCloudAIRequestError as exc:
+                follower.save_failed(exc)
+        return result
+
+    # ------------------------------------------------------------------ waiting
+
     def wait_for_job(
         self,
         job_id: str,
@@ -327,12 +586,20 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
         failure_states: list[str] | None = None,
         check_interval: int = 30,
         timeout: int = 3600,
+        log_job_output: bool = False,
+        max_log_lines_per_poll: int = DEFAULT_MAX_LOG_LINES_PER_POLL,
+        log_cursor_label: str | None = None,
+        log_position: int = 0,
     ) -> dict[str, Any]:
         """Poll until the job reaches a target state and return it; raise on a failure state or timeout.
 
         Default failure states are FAILED, ERROR, INTERRUPTED and SYNC_FAILED (the last one, a job
         whose outputs could not be synced back, is missing from OVHcloud's own provider). Up to
         three polls in a row may fail with a retryable error before waiting gives up.
+
+        ``log_job_output``: print the job's new log lines at each poll (``[job <id>] ...``), at
+        most ``max_log_lines_per_poll`` of them, from ``log_position`` or the cursor kept in the
+        job's ``log_cursor_label`` label (see :mod:`airflow_ovhcloud.utils.joblog`).
         """
         watch = JobWatch(
             check_job_id(job_id),
@@ -342,12 +609,31 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
             timeout=timeout,
             log=self.log,
         )
+        follower = None
+        if log_job_output:
+            follower = self.job_log_follower(
+                watch.job_id,
+                max_log_lines_per_poll=max_log_lines_per_poll,
+                log_cursor_label=log_cursor_label,
+                log_position=log_position,
+            )
+        return self._follow(watch, follower)
+
+    def _follow(self, watch: JobWatch, follower: JobLogFollower | None = None) -> dict[str, Any]:
+        """The one blocking polling loop: fetch the job until ``watch`` says it is finished.
+
+        ``watch`` decides what finished means (the job's state, or one of its data syncs'), raises
+        the failure and timeout errors and paces the polls; ``wait_for_job`` and
+        ``wait_for_data_sync`` both wait through here.
+        """
         while True:
             try:
                 job = self.get_job(watch.job_id)
             except OVHCloudAIRequestError as exc:
                 watch.failed_poll(exc)  # re-raises what a retry cannot fix, or too many in a row
             else:
+                if follower is not None:  # before the verdict: a failed job's last lines are shown too
+                    self.follow_job_log(follower, job)
                 if watch.finished(job):
                     return job
             time.sleep(watch.next_wait())
@@ -362,10 +648,11 @@ class OVHCloudAITrainingHook(OVHCloudBaseHook):
         count = f"{total} jobs" if total is not None else "jobs listed"
         return True, f"Connected to OVHcloud AI Training in region {self.region} at {self.get_base_url()}: {count}."
 
-    def _unexpected(self, what: str, value: Any) -> OVHCloudAIRequestError:
-        return self.http.unexpected_answer(what, redact_job(value), "the AI Training API")
+    def _unexpected(self, what: str, value: Any, client: Any = None) -> OVHCloudAIRequestError:
+        """The error for an answer of the wrong shape, env values redacted (``client``: the async one)."""
+        return (client or self.http).unexpected_answer(what, redact_job(value), "the AI Training API")
 
-    def _job_response(self, answer: Any, what: str) -> dict[str, Any]:
+    def _job_response(self, answer: Any, what: str, client: Any = None) -> dict[str, Any]:
         if not isinstance(answer, dict) or not answer.get("id"):
-            raise self._unexpected(f"job {what}", answer)
+            raise self._unexpected(f"job {what}", answer, client)
         return answer

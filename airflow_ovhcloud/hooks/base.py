@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_ovhcloud._http import (
+from airflow_ovhcloud._http_rules import (
     DEFAULT_BACKOFF_FACTOR,
     DEFAULT_MAX_RETRIES,
     DEFAULT_STREAM_TIMEOUT,
-    OVHCloudHTTPClient,
 )
 from airflow_ovhcloud.constants import ANONYMOUS_REQUESTS_PER_MINUTE
 from airflow_ovhcloud.exceptions import OVHCloudAIConfigurationError
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Connection
+
+    from airflow_ovhcloud._async_http import AsyncOVHCloudHTTPClient
+    from airflow_ovhcloud._http import OVHCloudHTTPClient
 
 
 def mask(secret: str) -> None:
@@ -28,6 +32,26 @@ def mask(secret: str) -> None:
 
     if secret:
         mask_secret(secret)
+
+
+#: Secrets already registered by :func:`amask` in this process (by hash): 5,000 triggers of one
+#: connection send the supervisor one message, not 5,000.
+_AMASKED: set[str] = set()
+
+
+async def amask(secret: str) -> None:
+    """:func:`mask` for an event loop: Airflow 3.3's ``amask_secret`` (no blocking call to the supervisor)."""
+    import hashlib
+
+    key = hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    if not secret or key in _AMASKED:
+        return
+    try:
+        from airflow.sdk.log import amask_secret
+    except ImportError:  # before 3.3: the connection's password was masked when Airflow read it
+        return
+    await amask_secret(secret)
+    _AMASKED.add(key)
 
 
 class OVHCloudBaseHook(BaseHook):
@@ -174,7 +198,8 @@ class OVHCloudBaseHook(BaseHook):
                         f"header: character {bad + 1} of {len(token)} is a space, a line break or not plain "
                         f"ASCII. Paste the {self.token_name} again, without surrounding text."
                     )
-                mask(token)
+                if not getattr(self, "_async_masking", False):  # async: amask() in async_http()
+                    mask(token)
                 return token
         if missing_message is None:
             return ""
@@ -187,6 +212,12 @@ class OVHCloudBaseHook(BaseHook):
         Without a token (AI Endpoints only) the calls are anonymous: no ``Authorization`` header,
         and the hook says so once in its log.
         """
+        from airflow_ovhcloud._http import OVHCloudHTTPClient
+
+        return OVHCloudHTTPClient(**self.http_settings())
+
+    def http_settings(self) -> dict[str, Any]:
+        """The HTTP core's arguments from the connection, the same for the sync and the async transport."""
         token = self.get_token()
         if not token and not getattr(self, "_said_anonymous", False):
             self._said_anonymous = True
@@ -207,7 +238,7 @@ class OVHCloudBaseHook(BaseHook):
             max_retries = self._number_extra("max_retries", int, minimum=0)
         backoff = self._number_extra("backoff_factor", float, minimum=0)
         stream_timeout = self._number_extra("stream_timeout", float, minimum=0, above=True)
-        return OVHCloudHTTPClient(
+        return dict(
             service=self.service_name,
             base_url=self.get_base_url(),
             token=token,
@@ -232,6 +263,56 @@ class OVHCloudBaseHook(BaseHook):
         OVHcloud's own provider returned the token string here; use :meth:`get_token` for that.
         """
         return self.http.session
+
+    # ----------------------------------------------------------------------------- async
+
+    async def aconnection(self) -> Connection:
+        """The connection read the async way (Airflow 3.3's ``aget_connection``), cached on the hook.
+
+        Triggers call this instead of touching :attr:`connection`, whose synchronous read would
+        block the triggerer's event loop. Before 3.3, the synchronous read runs in a thread.
+        """
+        if "connection" not in self.__dict__:
+            getter = getattr(type(self), "aget_connection", None)
+            if getter is not None:
+                conn = await getter(self.ovh_conn_id)
+            else:  # Airflow 3.1/3.2
+                from asgiref.sync import sync_to_async
+
+                conn = await sync_to_async(self.get_connection)(self.ovh_conn_id)
+            self.__dict__["connection"] = conn
+            self._async_masking = True
+        return self.__dict__["connection"]
+
+    @asynccontextmanager
+    async def async_http(self) -> AsyncIterator[AsyncOVHCloudHTTPClient]:
+        """The pooled async client for this hook's connection, shared by every trigger using it.
+
+        ``async with hook.async_http() as client:`` reads the connection without blocking, then
+        joins (or opens) the one :class:`~airflow_ovhcloud._async_http.AsyncOVHCloudHTTPClient` of
+        this connection in this event loop; it is closed when its last user leaves. While inside,
+        the hook's async methods (``aget_job``...) use it.
+        """
+        from airflow_ovhcloud._async_http import shared_async_client
+
+        await self.aconnection()
+        settings = self.http_settings()
+        await amask(settings["token"])
+        async with shared_async_client(**settings) as client:
+            previous: AsyncOVHCloudHTTPClient | None = getattr(self, "_ahttp", None)
+            self._ahttp: AsyncOVHCloudHTTPClient | None = client
+            try:
+                yield client
+            finally:
+                self._ahttp = previous
+
+    @property
+    def ahttp(self) -> AsyncOVHCloudHTTPClient:
+        """The async client of the current ``async with hook.async_http()`` block."""
+        client = getattr(self, "_ahttp", None)
+        if client is None:
+            raise RuntimeError(f"{type(self).__name__}: use `async with hook.async_http():` before async calls.")
+        return client
 
     def close(self) -> None:
         """Release pooled connections; the hook rebuilds its session if used again."""

@@ -14,16 +14,20 @@ if TYPE_CHECKING:
         OVHCloudAIEndpointsChatCompletionsOperator,
         OVHCloudAIEndpointsEmbeddingOperator,
     )
+    from airflow_ovhcloud.operators.ai_endpoints_batch import OVHCloudAIEndpointsBatchOperator
     from airflow_ovhcloud.operators.ai_training import (
+        OVHCloudAITrainingDataSyncOperator,
         OVHCloudAITrainingDeleteJobOperator,
         OVHCloudAITrainingGetJobOperator,
         OVHCloudAITrainingGetLogsOperator,
+        OVHCloudAITrainingRestartJobOperator,
         OVHCloudAITrainingStopJobOperator,
         OVHCloudAITrainingSubmitJobOperator,
         OVHCloudAITrainingWaitForJobOperator,
     )
 
 _MODULE_OF = {
+    "OVHCloudAIEndpointsBatchOperator": "ai_endpoints_batch",
     "OVHCloudAIEndpointsChatCompletionsOperator": "ai_endpoints",
     "OVHCloudAIEndpointsEmbeddingOperator": "ai_endpoints",
     "OVHCloudAITrainingSubmitJobOperator": "ai_training",
@@ -32,14 +36,19 @@ _MODULE_OF = {
     "OVHCloudAITrainingDeleteJobOperator": "ai_training",
     "OVHCloudAITrainingGetLogsOperator": "ai_training",
     "OVHCloudAITrainingWaitForJobOperator": "ai_training",
+    "OVHCloudAITrainingDataSyncOperator": "ai_training",
+    "OVHCloudAITrainingRestartJobOperator": "ai_training",
 }
 
 __all__ = [
+    "OVHCloudAIEndpointsBatchOperator",
     "OVHCloudAIEndpointsChatCompletionsOperator",
     "OVHCloudAIEndpointsEmbeddingOperator",
+    "OVHCloudAITrainingDataSyncOperator",
     "OVHCloudAITrainingDeleteJobOperator",
     "OVHCloudAITrainingGetJobOperator",
     "OVHCloudAITrainingGetLogsOperator",
+    "OVHCloudAITrainingRestartJobOperator",
     "OVHCloudAITrainingStopJobOperator",
     "OVHCloudAITrainingSubmitJobOperator",
     "OVHCloudAITrainingWaitForJobOperator",

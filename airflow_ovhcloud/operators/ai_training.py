@@ -25,7 +25,9 @@ from airflow.providers.common.compat.sdk import BaseOperator, conf
 from airflow_ovhcloud._compat import ResumableJobMixin
 from airflow_ovhcloud.constants import TRAINING_CONN_ID
 from airflow_ovhcloud.links.ai_training import JOB_URL_XCOM_KEY, OVHCloudAITrainingJobLink, job_url
+from airflow_ovhcloud.utils.datasync import RESTARTABLE_STATES, check_direction, check_volume_id
 from airflow_ovhcloud.utils.job_spec import JobSpec, spec_fields
+from airflow_ovhcloud.utils.joblog import DEFAULT_MAX_LOG_LINES_PER_POLL, check_max_lines, cursor_label
 from airflow_ovhcloud.utils.jobs import (
     FAILURE_STATES,
     RUN_KEY_LABEL,
@@ -36,7 +38,7 @@ from airflow_ovhcloud.utils.jobs import (
     run_labels,
 )
 from airflow_ovhcloud.utils.redaction import env_secrets, redact_env_vars, redact_job
-from airflow_ovhcloud.utils.validation import argument_errors, check_int, check_number, invalid
+from airflow_ovhcloud.utils.validation import argument_errors, check_bool, check_int, check_number, invalid
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -45,13 +47,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RUN_KEY_LABEL",
+    "OVHCloudAITrainingDataSyncOperator",
     "OVHCloudAITrainingDeleteJobOperator",
     "OVHCloudAITrainingGetJobOperator",
     "OVHCloudAITrainingGetLogsOperator",
+    "OVHCloudAITrainingRestartJobOperator",
     "OVHCloudAITrainingStopJobOperator",
     "OVHCloudAITrainingSubmitJobOperator",
     "OVHCloudAITrainingWaitForJobOperator",
 ]
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
 def _default_deferrable() -> bool:
@@ -103,11 +111,15 @@ class _WaitingOperator(_TrainingOperator):
         check_interval: int = 30,
         deferrable: bool | None = None,
         stop_on_kill: bool = True,
+        log_job_output: bool = True,
+        max_log_lines_per_poll: int = DEFAULT_MAX_LOG_LINES_PER_POLL,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         with argument_errors():
             self.check_interval = check_number("check_interval", check_interval, minimum=0)
+            self.log_job_output = check_bool("log_job_output", log_job_output)
+            self.max_log_lines_per_poll = check_max_lines(max_log_lines_per_poll)
         self.deferrable = _default_deferrable() if deferrable is None else deferrable
         self.stop_on_kill = stop_on_kill
 
@@ -133,9 +145,24 @@ class _WaitingOperator(_TrainingOperator):
     ) -> dict[str, Any]:
         self.job_id = job_id
         watch = self._watch(job_id, timeout, target_states, failure_states)  # before any request
+        # The log cursor lives on the job, under a label of this task instance: the trigger, a
+        # trigger moved to another triggerer and a retry that reattaches all continue from it.
+        logs: dict[str, Any] = {"log_job_output": self.log_job_output}
+        if self.log_job_output:
+            logs["max_log_lines_per_poll"] = self.max_log_lines_per_poll
+            logs["log_cursor_label"] = cursor_label(run_labels(context["ti"])[RUN_KEY_LABEL])
         if self.deferrable:
             from airflow_ovhcloud.triggers.ai_training import OVHCloudAITrainingJobTrigger
 
+            job = hook.get_job(job_id)
+            if self.log_job_output:  # the lines so far, here; the trigger goes on from the cursor
+                follower = hook.job_log_follower(
+                    job_id,
+                    max_log_lines_per_poll=self.max_log_lines_per_poll,
+                    log_cursor_label=logs["log_cursor_label"],
+                )
+                hook.follow_job_log(follower, job)
+                logs["log_position"] = follower.position
             trigger = OVHCloudAITrainingJobTrigger(
                 job_id=job_id,
                 ovh_conn_id=self.ovh_conn_id,
@@ -145,8 +172,8 @@ class _WaitingOperator(_TrainingOperator):
                 check_interval=self.check_interval,
                 timeout=timeout,
                 stop_on_kill=self.stop_on_kill,
+                **logs,
             )
-            job = hook.get_job(job_id)
             if watch.finished(job):
                 return self._share(context, job)
             context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=job_url(job))
@@ -157,6 +184,7 @@ class _WaitingOperator(_TrainingOperator):
             failure_states=failure_states,
             check_interval=self.check_interval,
             timeout=timeout,
+            **logs,
         )
         return self._share(context, job)
 
@@ -441,3 +469,111 @@ class OVHCloudAITrainingGetLogsOperator(_JobOperator):
             text = hook.get_job_logs(self.job_id, tail=self.tail)
         self.log.info("Log of AI Training job %s:\n%s", self.job_id, text)
         return text
+
+
+class OVHCloudAITrainingDataSyncOperator(_JobOperator):
+    """Sync a RUNNING job's volumes with Object Storage while it runs; return the DataSync object.
+
+    ``direction="push"`` (the default) copies the job's RW volumes to Object Storage (a checkpoint
+    that later tasks can read before the job ends), ``"pull"`` copies Object Storage into its
+    volumes; ``volume`` (an id from the job's ``status.volumes``) limits it to one volume. With
+    ``wait_for_completion=True`` the task polls the job every ``check_interval`` s until the sync
+    is DONE (at most ``timeout`` s) and fails if it ends FAILED, ERROR or INTERRUPTED. The service
+    takes a sync only while the job is RUNNING: a job that ends pushes its RW volumes by itself.
+    """
+
+    template_fields: Sequence[str] = ("job_id", "direction", "volume")
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        direction: str = "push",
+        volume: str | None = None,
+        wait_for_completion: bool = False,
+        check_interval: int = 10,
+        timeout: int = 3600,
+        ovh_conn_id: str = TRAINING_CONN_ID,
+        region: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(job_id=job_id, ovh_conn_id=ovh_conn_id, region=region, **kwargs)
+        self.direction = direction
+        self.volume = volume
+        with argument_errors():
+            # Checked now unless a template fills them in (then the hook checks them when the task runs).
+            if not _is_template(direction):
+                check_direction(direction)
+            if not _is_template(volume):
+                check_volume_id(volume)
+            self.wait_for_completion = check_bool("wait_for_completion", wait_for_completion)
+            self.check_interval = check_number("check_interval", check_interval, minimum=0)
+            self.timeout = check_number("timeout", timeout, minimum=0)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        with closing(self.get_hook()) as hook:
+            sync = hook.sync_job_data(self.job_id, direction=self.direction, volume=self.volume)
+            if not self.wait_for_completion:
+                return sync
+            return hook.wait_for_data_sync(
+                self.job_id, str(sync["id"]), check_interval=self.check_interval, timeout=self.timeout
+            )
+
+
+class OVHCloudAITrainingRestartJobOperator(_WaitingOperator):
+    """Run an ended AI Training job again (same id and spec); return it, or with ``wait_for_completion`` its end.
+
+    Only an ended job (DONE, FAILED, ERROR, INTERRUPTED, SYNC_FAILED) restarts. Waiting is the
+    submit operator's: in the worker, or deferred to the triggerer with ``deferrable=True``,
+    bounded by ``wait_timeout``; a killed waiting task stops the job unless ``stop_on_kill=False``.
+    A retry of this task whose job is already running again waits for that run instead of
+    restarting it a second time.
+    """
+
+    template_fields: Sequence[str] = ("job_id",)
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        wait_for_completion: bool = False,
+        check_interval: int = 30,
+        wait_timeout: int = 3600,
+        deferrable: bool | None = None,
+        stop_on_kill: bool = True,
+        ovh_conn_id: str = TRAINING_CONN_ID,
+        region: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            ovh_conn_id=ovh_conn_id,
+            region=region,
+            check_interval=check_interval,
+            deferrable=deferrable,
+            stop_on_kill=stop_on_kill,
+            **kwargs,
+        )
+        self.job_id = job_id
+        with argument_errors():
+            self.wait_for_completion = check_bool("wait_for_completion", wait_for_completion)
+            self.wait_timeout = check_number("wait_timeout", wait_timeout, minimum=0)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        job_id = str(self.job_id)
+        with closing(self.get_hook()) as hook:
+            job = None
+            if getattr(context["ti"], "try_number", 1) > 1:
+                current = hook.get_job(job_id)
+                if job_state(current) not in RESTARTABLE_STATES:
+                    self.log.info(
+                        "AI Training job %s is %s: an earlier try of this task restarted it; waiting for that run.",
+                        job_id,
+                        job_state(current),
+                    )
+                    job = current
+            if job is None:
+                job = hook.restart_job(job_id, check_interval=min(self.check_interval, 5), timeout=self.wait_timeout)
+            if not self.wait_for_completion:
+                self.job_id = job_id
+                return self._share(context, job)
+            return self._wait(context, hook, job_id, timeout=self.wait_timeout)

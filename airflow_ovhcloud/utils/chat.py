@@ -161,7 +161,7 @@ def chat_answer(response: Mapping[str, Any], response_format: Any, who: str) -> 
         return content
     try:
         parsed = json.loads(content)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise OVHCloudAIError(
             f"{who}: the model answered with invalid JSON although response_format asks for JSON: "
             f"{str(content)[:200]!r}. A retry may get valid JSON."

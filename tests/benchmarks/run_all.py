@@ -17,11 +17,13 @@ import sys
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import bench_batch
 import bench_embedding_throughput
 import bench_hook_overhead
 import bench_many_prompts
 import bench_parse_cost
 import bench_streaming_memory
+import bench_triggers
 import bench_waiting_at_scale
 from _common import dump
 
@@ -40,6 +42,8 @@ def main() -> int:
         bench_waiting_at_scale.run_deferrable(options.quick),
         bench_streaming_memory.run(options.quick),
         *bench_many_prompts.run(options.quick),
+        *bench_batch.run(options.quick),
+        *bench_triggers.run(options.quick),
     ]
     dump(results, options.json)
     missed = [r["name"] for r in results if not r["met"]]

@@ -13,12 +13,20 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from airflow_ovhcloud.testing.emulator.control.responses import ControlResponses
 from airflow_ovhcloud.testing.emulator.endpoints.backend import EndpointsBackend, model_entry, scripted_chat
+from airflow_ovhcloud.testing.emulator.endpoints.batch_responses import BatchResponses
+from airflow_ovhcloud.testing.emulator.endpoints.batches import BatchBackend, batch_script, item_rule
 from airflow_ovhcloud.testing.emulator.endpoints.responses import EndpointsResponses
 from airflow_ovhcloud.testing.emulator.faults import Fault, FaultInjector, StreamFault, chaos
 from airflow_ovhcloud.testing.emulator.journal import Journal, RecordedRequest
 from airflow_ovhcloud.testing.emulator.routing import Gateway, Router
 from airflow_ovhcloud.testing.emulator.server import Listener
-from airflow_ovhcloud.testing.emulator.training.backend import UNSET, TrainingBackend, Unset, job_script
+from airflow_ovhcloud.testing.emulator.training.backend import (
+    UNSET,
+    TrainingBackend,
+    Unset,
+    data_sync_script,
+    job_script,
+)
 from airflow_ovhcloud.testing.emulator.training.responses import TrainingResponses
 
 if TYPE_CHECKING:
@@ -61,8 +69,9 @@ class OVHCloudAIEmulator:
     Endpoints) or ``training_url`` (AI Training, paths under ``/v1/job``) with ``token`` as the bearer
     key. Knobs (``latency``, ``embedding_input_limit``, ``require_auth``, ``reverse_embedding_data``,
     ``training_region``, ``job_progress``, ``job_step_seconds``, ``job_list_style``,
-    ``requests_per_minute``, ``anonymous_requests_per_minute``, ``rate_limit_window``) are plain
-    attributes that may change at any time; ``reset()`` restores them.
+    ``requests_per_minute``, ``anonymous_requests_per_minute``, ``rate_limit_window``, ``batch_progress``,
+    ``batch_step_seconds``, ``file_size_limit``) are plain attributes that may change at any time;
+    ``reset()`` restores them.
 
     Auth and rate limits as on the real service: AI Endpoints answers without a key, at
     ``anonymous_requests_per_minute`` (2) requests per model per ``rate_limit_window`` (60 s); a wrong
@@ -76,7 +85,9 @@ class OVHCloudAIEmulator:
     Faults reach training routes like any other: ``fail_next(path=f"/v1/job/{job_id}")`` hits only
     that job's polls (and its DELETE) — not ``/log``, ``/kill`` and the like, which ``path="/log"`` or
     ``path="/kill"`` target — and ``path="/v1/job"`` hits submissions and listings only. A failed
-    poll does not advance the job.
+    poll does not advance the job. ``POST /v1/job/{id}/datasync`` on a RUNNING job starts a data sync
+    that advances with its job's polls (``script_data_sync``, ``data_syncs``); ``PUT .../start``
+    runs an ended job again.
     """
 
     token = _Knob[str]("_gateway", "The bearer token clients must send (kept by ``reset()``).")
@@ -106,7 +117,17 @@ class OVHCloudAIEmulator:
     training_region = _Knob[str]("_training", 'The region in job URLs and the training connection ("gra").')
     job_progress = _Knob[str]("_training", '``"polls"``: one job step per poll; ``"time"``: per ``job_step_seconds``.')
     job_step_seconds = _Knob[float]("_training", 'Seconds per job step in ``"time"`` mode.')
+    log_lines_per_step = _Knob["int | None"](
+        "_training",
+        "Scripted log lines a RUNNING job prints per step (poll or ``job_step_seconds``); it stays RUNNING until "
+        "all are printed. ``None`` (default): all lines at once.",
+    )
     job_list_style = _Knob[str]("_training_api", '``"paged"`` job lists (items and metadata) or ``"bare"`` lists.')
+    batch_progress = _Knob[str](
+        "_batches", '``"polls"``: one batch step per ``GET /v1/batches/{id}``; ``"time"``: per ``batch_step_seconds``.'
+    )
+    batch_step_seconds = _Knob[float]("_batches", 'Seconds per batch step in ``"time"`` mode (0.05).')
+    file_size_limit = _Knob[int]("_batches", "The largest file ``POST /v1/files`` accepts, in bytes (200 MB).")
 
     def __init__(
         self,
@@ -139,11 +160,14 @@ class OVHCloudAIEmulator:
         )
         self._training = TrainingBackend()
         self._training_api = TrainingResponses(self._training)
+        self._batches = BatchBackend(self._endpoints_api.answer)
+        self._batches_api = BatchResponses(self._batches)
         self._endpoints_api.register(router)
+        self._batches_api.register(router)
         self._training_api.register(router)
         self._control_api = ControlResponses(self)  # /_emulator/...: these verbs over HTTP, ungated
         self._control_api.register(router)
-        self._listener = Listener(self._gateway.process)
+        self._listener = Listener(self._gateway.process, self._gateway.body_limit)
 
     # ---------------------------------------------------------------------------------- lifecycle
 
@@ -227,10 +251,18 @@ class OVHCloudAIEmulator:
         self._journal.clear()
 
     def reset(self) -> None:
-        """Back to a fresh emulator (same socket and token): journal, scripts, faults, knobs, catalog."""
+        """Back to a fresh emulator (same socket and token): journal, scripts, faults, knobs, catalog, batches."""
         self._journal.clear()
         self._faults.clear()
-        for part in (self._gateway, self._endpoints, self._endpoints_api, self._training, self._training_api):
+        for part in (
+            self._gateway,
+            self._endpoints,
+            self._endpoints_api,
+            self._batches,
+            self._batches_api,
+            self._training,
+            self._training_api,
+        ):
             part.reset()
 
     # ---------------------------------------------------------------------------------- AI Endpoints
@@ -394,3 +426,83 @@ class OVHCloudAIEmulator:
     def submitted_jobs(self) -> int:
         """How many ``POST /v1/job`` succeeded since the emulator was created or reset."""
         return self._training.submitted
+
+    def script_data_sync(self, *, final_state: str = "DONE", info_message: str | None = None) -> None:
+        """Script how the next data sync (``POST /v1/job/{id}/datasync``, any job) ends (FIFO).
+
+        A sync goes QUEUED → RUNNING → ``final_state`` (DONE, FAILED, ERROR or INTERRUPTED), one step
+        per poll of its job (``GET /v1/job/{id}``) or per ``job_step_seconds``; ``info_message``
+        replaces ``status.info.message`` of that ending. A job that leaves RUNNING interrupts its
+        unfinished syncs. Syncs are taken only while the job is RUNNING (409 otherwise).
+        """
+        self._training.add_sync_script(data_sync_script(final_state, info_message))
+
+    def data_syncs(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's data syncs as its ``status.dataSync`` shows them (oldest first); ``KeyError`` if unknown."""
+        return self._training.data_syncs(job_id)
+
+    # ---------------------------------------------------------------------------------- Batch API
+
+    def fail_batch_items(self, contains: str, *, status_code: int = 500, message: str = "scripted failure") -> None:
+        """From now on, a batch request whose ``body`` (as JSON text) contains ``contains`` fails.
+
+        It goes to the batch's error file with ``response.status_code`` = ``status_code`` and an
+        OpenAI-style error body carrying ``message`` (code ``scripted_failure``), and counts in
+        ``request_counts.failed``. Applies to requests that have not run yet, in any batch; ``reset()`` clears it.
+        """
+        self._batches.add_rule(item_rule(contains, status_code, message))
+
+    def script_next_batch(
+        self,
+        final_status: str = "completed",
+        *,
+        completed_before: int | None = None,
+        message: str | None = None,
+        stick_in: str | None = None,
+    ) -> None:
+        """Script how the next created batch ends (FIFO; one script per batch).
+
+        - ``"expired"``: validating → in_progress → expired. The first ``completed_before`` requests
+          (default: half) ran and are in the output file; the others are in the error file with
+          ``"error": {"code": "batch_expired", ...}`` and count as failed.
+        - ``"failed"``: validating → failed, with ``errors.data[0].message`` = ``message``.
+        - ``"completed"``: the normal way (useful with ``stick_in``).
+
+        ``stick_in`` (``"validating"``, ``"in_progress"`` or ``"finalizing"``) stops automatic progress
+        there until ``advance_batch``/``finish_batch``, or a cancel, moves the batch on.
+        """
+        self._batches.add_script(batch_script(final_status, completed_before, message, stick_in))
+
+    def advance_batch(self, batch_id: str, steps: int = 1) -> None:
+        """Move a batch ``steps`` steps now (past ``stick_in`` too); stops at its end. ``KeyError`` if unknown."""
+        self._batches.advance(batch_id, steps)
+
+    def finish_batch(self, batch_id: str) -> None:
+        """Run every remaining step of a batch now; ``ValueError`` if it already ended, ``KeyError`` if unknown."""
+        self._batches.finish(batch_id)
+
+    def batches(self) -> dict[str, dict[str, Any]]:
+        """Every batch as the API shows it (copies), by id in creation order; reading never advances one."""
+        return self._batches.batches()
+
+    def batch(self, batch_id: str) -> dict[str, Any]:
+        """One batch as the API shows it (a copy); ``KeyError`` if unknown. Never advances it."""
+        return self._batches.batch(batch_id)
+
+    def files(self) -> dict[str, dict[str, Any]]:
+        """Every stored file's metadata (uploads, output and error files), by id in creation order."""
+        return self._batches.files()
+
+    def file_content(self, file_id: str) -> bytes:
+        """A stored file's bytes; ``KeyError`` if unknown or deleted."""
+        return self._batches.file_bytes(file_id)
+
+    @property
+    def created_batches(self) -> int:
+        """How many ``POST /v1/batches`` succeeded since the emulator was created or reset."""
+        return self._batches.created
+
+    @property
+    def uploaded_files(self) -> int:
+        """How many ``POST /v1/files`` succeeded since the emulator was created or reset."""
+        return self._batches.uploaded

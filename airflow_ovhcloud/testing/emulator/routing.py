@@ -13,8 +13,9 @@ import hmac
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_ovhcloud.testing.emulator.errors import ErrorShape, ServiceError, openai_error
@@ -25,6 +26,12 @@ from airflow_ovhcloud.testing.emulator.wire import MAX_BODY_BYTES, Call, Handler
 if TYPE_CHECKING:
     from email.message import Message
 
+T = TypeVar("T")
+
+
+#: ``decode(body, content_type)`` → ``(what the journal keeps, what the handler gets as Call.payload)``.
+BodyDecoder = Callable[[bytes, str], tuple[Any, Any]]
+
 
 @dataclass(frozen=True)
 class Route:
@@ -32,6 +39,25 @@ class Route:
     methods: dict[str, Handler]
     errors: ErrorShape
     anonymous: frozenset[str] = frozenset()  # the methods that answer without a key (unless strict)
+    # Per method: a body limit other than MAX_BODY_BYTES (read when a request arrives, so it can be a knob),
+    # a decoder for bodies that are not JSON (multipart uploads), and why a key is needed (said in the 401).
+    max_body: tuple[tuple[str, Callable[[], int]], ...] = ()
+    decoders: tuple[tuple[str, BodyDecoder], ...] = ()
+    key_reasons: tuple[tuple[str, str], ...] = ()
+
+    def limit_for(self, method: str) -> int:
+        return next((limit() for m, limit in self.max_body if m == method), MAX_BODY_BYTES)
+
+    def decoder_for(self, method: str) -> BodyDecoder | None:
+        return next((decoder for m, decoder in self.decoders if m == method), None)
+
+    def key_reason_for(self, method: str) -> str | None:
+        return next((reason for m, reason in self.key_reasons if m == method), None)
+
+
+def _per_method(pairs: tuple[tuple[str, T], ...], method: str, value: T | None) -> tuple[tuple[str, T], ...]:
+    kept = tuple(pair for pair in pairs if pair[0] != method)
+    return kept if value is None else (*kept, (method, value))
 
 
 def compile_route(template: str) -> re.Pattern[str]:
@@ -60,12 +86,18 @@ class Router:
         *,
         errors: ErrorShape = openai_error,
         anonymous: bool = False,
+        max_body: Callable[[], int] | None = None,
+        decoder: BodyDecoder | None = None,
+        key_reason: str | None = None,
     ) -> None:
         """Register ``handler`` for ``method`` on ``template`` (``{name}`` segments become params).
 
         ``anonymous``: the route also answers a request without any key (as AI Endpoints' chat,
         embeddings and models do), unless the gateway is strict (``require_auth``). A wrong key is
-        refused everywhere.
+        refused everywhere. Otherwise a key is required, and ``key_reason`` (a sentence) says why in
+        the 401 a call without one gets. ``max_body`` returns the body limit of this route (default
+        :data:`~airflow_ovhcloud.testing.emulator.wire.MAX_BODY_BYTES`); ``decoder`` turns a body that
+        is not JSON into what the journal keeps and what the handler reads (``Call.payload``).
         """
         pattern = compile_route(template)
         method = method.upper()
@@ -76,9 +108,22 @@ class Router:
                     route,
                     methods={**route.methods, method: handler},
                     anonymous=(route.anonymous - {method}) | open_to,
+                    max_body=_per_method(route.max_body, method, max_body),
+                    decoders=_per_method(route.decoders, method, decoder),
+                    key_reasons=_per_method(route.key_reasons, method, key_reason),
                 )
                 return
-        self._routes.append(Route(pattern, {method: handler}, errors, open_to))
+        self._routes.append(
+            Route(
+                pattern,
+                {method: handler},
+                errors,
+                open_to,
+                _per_method((), method, max_body),
+                _per_method((), method, decoder),
+                _per_method((), method, key_reason),
+            )
+        )
 
     def claim(self, prefix: str, errors: ErrorShape) -> None:
         """Unknown paths equal to ``prefix`` or below it (``prefix + "/..."``) answer errors in ``errors``."""
@@ -158,6 +203,14 @@ class Gateway:
         except Exception as exc:
             return error_reply(errors, 500, f"Emulator internal error: {exc!r}", code="internal_error")
 
+    def body_limit(self, method: str, raw_path: str) -> int:
+        """The largest body the route of ``raw_path`` takes (the server reads no more than this into memory)."""
+        path = urlsplit(raw_path).path or "/"
+        if self.router.is_reserved(path):
+            return MAX_BODY_BYTES
+        route, _ = self.router.resolve(path)
+        return route.limit_for(method.upper()) if route else MAX_BODY_BYTES
+
     def process(self, method: str, raw_path: str, headers: Message, body: bytes, size: int) -> Reply | None:
         """Journal, latency, faults, size, auth, route — in that order. ``None`` means drop the socket."""
         split = urlsplit(raw_path)
@@ -166,8 +219,20 @@ class Gateway:
         if self.router.is_reserved(path):
             return self._ungated(method, path, query, body)
         kept_headers = redact_headers(headers.items())
-        oversized = size > MAX_BODY_BYTES
-        parsed = None if oversized else parse_body(body)
+        route, params = self.router.resolve(path)
+        limit = route.limit_for(method.upper()) if route else MAX_BODY_BYTES
+        oversized = size > limit
+        decoder = route.decoder_for(method.upper()) if route else None
+        payload: Any = None
+        if oversized:
+            parsed = None
+        elif decoder is not None:  # the journal keeps a summary, not a second copy of a large upload
+            try:
+                parsed, payload = decoder(body, headers.get("Content-Type") or "")
+            except Exception as exc:  # a decoder bug must reach the handler as a clear refusal, not a dropped socket
+                parsed, payload = {"undecodable": repr(exc), "bytes": size}, ValueError(f"undecodable body: {exc!r}")
+        else:
+            parsed = parse_body(body)
         auth = self.auth_state(headers.get("Authorization"))
 
         with self._lock:
@@ -181,7 +246,6 @@ class Gateway:
             time.sleep(self.latency)
         if drawn == DROP:
             return None
-        route, params = self.router.resolve(path)
         errors = route.errors if route else self.router.errors_for(path)
         if failure:
             return fault_reply(failure, errors)
@@ -189,19 +253,17 @@ class Gateway:
             return error_reply(
                 errors,
                 413,
-                f"Request body too large: {size} bytes; the limit is {MAX_BODY_BYTES} bytes (2 MB)",
+                f"Request body too large: {size} bytes; the limit is {limit} bytes ({_megabytes(limit)})",
                 code="request_too_large",
             )
         if auth == "invalid" or (
             auth == "missing" and (self.require_auth or route is None or method.upper() not in route.anonymous)
         ):
-            return error_reply(
-                errors,
-                401,
-                "Invalid or missing API key. Send it as 'Authorization: Bearer <key>'.",
-                type_="authentication_error",
-                code="invalid_api_key",
-            )
+            reason = route.key_reason_for(method.upper()) if route and auth == "missing" else None
+            message = "Invalid or missing API key. Send it as 'Authorization: Bearer <key>'."
+            if reason:
+                message = f"No API key: {reason} Send it as 'Authorization: Bearer <key>'."
+            return error_reply(errors, 401, message, type_="authentication_error", code="invalid_api_key")
         if route is None:
             return error_reply(errors, 404, f"Unknown route: {method} {path}", code="not_found")
         handler = route.methods.get(method.upper())
@@ -214,10 +276,15 @@ class Gateway:
                 code="method_not_allowed",
                 headers={"Allow": allowed},
             )
-        call = Call(record, params)
+        call = Call(record, params, payload)
         try:
             return handler(call)
         except ServiceError as exc:
             return error_reply(errors, exc.status, exc.message, code=exc.code, type_=exc.type)
         except Exception as exc:  # a bug in the emulator must show up as a clear answer, not a hang
             return error_reply(errors, 500, f"Emulator internal error: {exc!r}", code="internal_error")
+
+
+def _megabytes(size: int) -> str:
+    megabytes = size / (1024 * 1024)
+    return f"{megabytes:g} MB" if megabytes == int(megabytes) else f"{megabytes:.1f} MB"

@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 
 #: ``process(method, raw_path, headers, body, body_size)`` → the reply, or ``None`` to drop the socket.
 Processor = Callable[[str, str, "Message", bytes, int], "Reply | None"]
+#: ``limit(method, raw_path)`` → the largest body kept in memory for that request (larger ones are drained).
+BodyLimit = Callable[[str, str], int]
+
+
+def _default_limit(method: str, raw_path: str) -> int:
+    return MAX_BODY_BYTES
 
 
 class BindError(OSError):
@@ -49,8 +55,9 @@ class _Server(ThreadingHTTPServer):
     # at once, and a dropped SYN is retried only after a second: far more than any test waits.
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], process: Processor) -> None:
+    def __init__(self, address: tuple[str, int], process: Processor, body_limit: BodyLimit) -> None:
         self.process = process
+        self.body_limit = body_limit
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -112,6 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> tuple[bytes, int]:
         """The body (empty when over the limit) and its size; the whole body is always consumed."""
+        limit = self._server.body_limit(self.command, self.path)
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             kept: list[bytes] = []
             size = 0
@@ -125,15 +133,15 @@ class _Handler(BaseHTTPRequestHandler):
                 data = self.rfile.read(chunk_size)
                 self.rfile.readline(65537)
                 size += len(data)
-                if size <= MAX_BODY_BYTES:
+                if size <= limit:
                     kept.append(data)
                 else:
                     kept = []
-            return (b"".join(kept) if size <= MAX_BODY_BYTES else b""), size
+            return (b"".join(kept) if size <= limit else b""), size
         length = int(self.headers.get("Content-Length") or 0)
         if length < 0:
             raise ValueError("negative Content-Length")
-        if length <= MAX_BODY_BYTES:
+        if length <= limit:
             return self.rfile.read(length), length
         remaining = length
         while remaining > 0:
@@ -193,8 +201,9 @@ class _Handler(BaseHTTPRequestHandler):
 class Listener:
     """One server socket, served from a daemon thread (``start``) or the calling thread (``serve_forever``)."""
 
-    def __init__(self, process: Processor) -> None:
+    def __init__(self, process: Processor, body_limit: BodyLimit = _default_limit) -> None:
         self._process = process
+        self._body_limit = body_limit
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -256,7 +265,7 @@ class Listener:
         if self._server is not None:
             raise RuntimeError("the emulator is already serving")
         try:
-            self._server = _Server((host, port), self._process)
+            self._server = _Server((host, port), self._process, self._body_limit)
         except OSError as exc:
             raise BindError(host, port, exc) from exc
         return self._server

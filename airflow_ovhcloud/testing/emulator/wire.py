@@ -34,11 +34,13 @@ class Reply:
 class Call:
     """A request that passed the fault, size and auth gates, handed to a route's handler.
 
-    What was sent is its journal record; ``params`` are the route's ``{name}`` segments.
+    What was sent is its journal record; ``params`` are the route's ``{name}`` segments; ``payload`` is
+    what the route's body decoder made of a body that is not JSON (a multipart upload), else None.
     """
 
     record: RecordedRequest
     params: dict[str, str]
+    payload: Any = None
 
     @property
     def query(self) -> dict[str, list[str]]:

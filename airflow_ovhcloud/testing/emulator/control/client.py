@@ -50,7 +50,9 @@ class EmulatorClient:
 
     # ---------------------------------------------------------------------------------- transport
 
-    def _call(self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> Any:
+    def _call(
+        self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None, *, as_bytes: bool = False
+    ) -> Any:
         url = self.url + PREFIX + path
         if query:
             url += "?" + urllib.parse.urlencode(query)
@@ -74,6 +76,8 @@ class EmulatorClient:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise EmulatorControlError(f"no emulator answers at {self.url} ({reason})") from None
+        if as_bytes:
+            return raw
         return json.loads(raw) if raw else None
 
     def wait_until_ready(self, timeout: float = 10.0) -> EmulatorClient:
@@ -315,6 +319,71 @@ class EmulatorClient:
     @property
     def submitted_jobs(self) -> int:
         return int(self._call("GET", "/jobs")["submitted_jobs"])
+
+    def script_data_sync(self, *, final_state: str = "DONE", info_message: str | None = None) -> None:
+        """Script how the next data sync ends (FIFO): DONE, FAILED, ERROR or INTERRUPTED."""
+        self._call("POST", "/data-syncs/script", {"final_state": final_state, "info_message": info_message})
+
+    def data_syncs(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's data syncs as its ``status.dataSync`` shows them; ``KeyError`` if the job is unknown."""
+        return list(self._call("GET", f"/jobs/{_quote(job_id)}/data-syncs")["data_syncs"])
+
+    # ---------------------------------------------------------------------------------- Batch API
+
+    def fail_batch_items(self, contains: str, *, status_code: int = 500, message: str = "scripted failure") -> None:
+        """From now on, a batch request whose body contains ``contains`` fails (see the emulator's method)."""
+        self._call(
+            "POST", "/batches/fail-items", {"contains": contains, "status_code": status_code, "message": message}
+        )
+
+    def script_next_batch(
+        self,
+        final_status: str = "completed",
+        *,
+        completed_before: int | None = None,
+        message: str | None = None,
+        stick_in: str | None = None,
+    ) -> None:
+        """Script how the next created batch ends (see ``OVHCloudAIEmulator.script_next_batch``)."""
+        body = {
+            "final_status": final_status,
+            "completed_before": completed_before,
+            "message": message,
+            "stick_in": stick_in,
+        }
+        self._call("POST", "/batches/script", body)
+
+    def advance_batch(self, batch_id: str, steps: int = 1) -> dict[str, Any]:
+        """Move a batch ``steps`` steps now (past ``stick_in`` too); returns the batch."""
+        return dict(self._call("POST", f"/batches/{_quote(batch_id)}/advance", {"steps": steps}))
+
+    def finish_batch(self, batch_id: str) -> dict[str, Any]:
+        """Run every remaining step of a batch now; returns the batch."""
+        return dict(self._call("POST", f"/batches/{_quote(batch_id)}/finish"))
+
+    def batches(self) -> dict[str, dict[str, Any]]:
+        """Every batch as the API shows it, by id in creation order; reading never advances one."""
+        return dict(self._call("GET", "/batches")["batches"])
+
+    def batch(self, batch_id: str) -> dict[str, Any]:
+        """One batch as the API shows it; ``KeyError`` if unknown. Never advances it."""
+        return dict(self._call("GET", f"/batches/{_quote(batch_id)}"))
+
+    def files(self) -> dict[str, dict[str, Any]]:
+        """Every stored file's metadata, by id in creation order."""
+        return dict(self._call("GET", "/files")["files"])
+
+    def file_content(self, file_id: str) -> bytes:
+        """A stored file's bytes; ``KeyError`` if unknown or deleted."""
+        return bytes(self._call("GET", f"/files/{_quote(file_id)}/content", as_bytes=True))
+
+    @property
+    def created_batches(self) -> int:
+        return int(self._call("GET", "/batches")["created_batches"])
+
+    @property
+    def uploaded_files(self) -> int:
+        return int(self._call("GET", "/files")["uploaded_files"])
 
 
 def _quote(job_id: str) -> str:

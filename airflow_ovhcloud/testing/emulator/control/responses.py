@@ -51,6 +51,16 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("PATCH", "/jobs/{job_id}", "``set_job(job_id, **body)``; answers the job"),
     ("POST", "/jobs/{job_id}/advance", "``advance_job(job_id, **body)``; answers the job"),
     ("POST", "/jobs/{job_id}/finish", "``finish_job(job_id, **body)``; answers the job"),
+    ("POST", "/data-syncs/script", "``script_data_sync(**body)``"),
+    ("GET", "/jobs/{job_id}/data-syncs", "``data_syncs(job_id)``"),
+    ("POST", "/batches/script", "``script_next_batch(**body)``"),
+    ("POST", "/batches/fail-items", "``fail_batch_items(**body)``"),
+    ("GET", "/batches", "``batches()`` and ``created_batches``"),
+    ("GET", "/batches/{batch_id}", "``batch(batch_id)``"),
+    ("POST", "/batches/{batch_id}/advance", "``advance_batch(batch_id, **body)``; answers the batch"),
+    ("POST", "/batches/{batch_id}/finish", "``finish_batch(batch_id)``; answers the batch"),
+    ("GET", "/files", "``files()`` and ``uploaded_files``"),
+    ("GET", "/files/{file_id}/content", "``file_content(file_id)``: the file's bytes"),
 )
 
 
@@ -140,6 +150,16 @@ class ControlResponses:
             ("PATCH", "/jobs/{job_id}"): self._job_verb("set_job"),
             ("POST", "/jobs/{job_id}/advance"): self._job_verb("advance_job"),
             ("POST", "/jobs/{job_id}/finish"): self._job_verb("finish_job"),
+            ("POST", "/data-syncs/script"): self._verb("script_data_sync"),
+            ("GET", "/jobs/{job_id}/data-syncs"): self.data_syncs,
+            ("POST", "/batches/script"): self._verb("script_next_batch"),
+            ("POST", "/batches/fail-items"): self._verb("fail_batch_items"),
+            ("GET", "/batches"): self.batches,
+            ("GET", "/batches/{batch_id}"): self.batch,
+            ("POST", "/batches/{batch_id}/advance"): self._batch_verb("advance_batch"),
+            ("POST", "/batches/{batch_id}/finish"): self._batch_verb("finish_batch"),
+            ("GET", "/files"): self.files,
+            ("GET", "/files/{file_id}/content"): self.file_content,
         }
         assert set(handlers) == {(method, path) for method, path, _ in ROUTES}
         for (method, path), handler in handlers.items():
@@ -162,6 +182,14 @@ class ControlResponses:
 
         return run
 
+    def _batch_verb(self, name: str) -> Handler:
+        def run(call: Call) -> Reply:
+            batch_id = call.params["batch_id"]
+            getattr(self.emulator, name)(batch_id, **_kwargs(call))
+            return json_reply(self.emulator.batch(batch_id))
+
+        return run
+
     # ---------------------------------------------------------------------------------- the rest
 
     def info(self, call: Call) -> Reply:
@@ -175,6 +203,8 @@ class ControlResponses:
                 "token": emulator.token,
                 "knobs": self._knob_values(),
                 "submitted_jobs": emulator.submitted_jobs,
+                "created_batches": emulator.created_batches,
+                "uploaded_files": emulator.uploaded_files,
             }
         )
 
@@ -226,3 +256,18 @@ class ControlResponses:
 
     def job(self, call: Call) -> Reply:
         return json_reply(self.emulator.job(call.params["job_id"]))
+
+    def data_syncs(self, call: Call) -> Reply:
+        return json_reply({"data_syncs": self.emulator.data_syncs(call.params["job_id"])})
+
+    def batches(self, call: Call) -> Reply:
+        return json_reply({"batches": self.emulator.batches(), "created_batches": self.emulator.created_batches})
+
+    def batch(self, call: Call) -> Reply:
+        return json_reply(self.emulator.batch(call.params["batch_id"]))
+
+    def files(self, call: Call) -> Reply:
+        return json_reply({"files": self.emulator.files(), "uploaded_files": self.emulator.uploaded_files})
+
+    def file_content(self, call: Call) -> Reply:
+        return Reply(200, self.emulator.file_content(call.params["file_id"]), "application/octet-stream")

@@ -234,7 +234,6 @@ class EndpointsBackend:
     def _generate(request: ChatRequest, choice: int = 0) -> Completion:
         """Choice 0 is the documented generated answer; a later choice of the same request differs."""
         model, messages, tools, tool_choice = request.model, request.messages, request.tools, request.tool_choice
-        seed = _conversation_seed(model, messages)
         last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
         tool_results = [content_text(m.get("content")) for m in messages[last_user + 1 :] if m.get("role") == "tool"]
         if tools and tool_choice != "none":
@@ -249,6 +248,7 @@ class EndpointsBackend:
                 arguments = json.dumps(
                     schema_example(function.get("parameters") or {"type": "object", "properties": {}})
                 )
+                seed = _conversation_seed(model, messages)  # only when needed: batches answer many plain prompts
                 call = _tool_call(function["name"], arguments, 0, f"{seed}\0{choice}" if choice else seed)
                 return Completion(None, [call], "tool_calls", None, {})
 
@@ -264,6 +264,7 @@ class EndpointsBackend:
         kind = response_format.get("type") if response_format else "text"
         if kind == "json_schema" and response_format is not None:
             schema = response_format["json_schema"].get("schema") or {"type": "object"}
+            seed = _conversation_seed(model, messages)
             salt = f"{seed}\0{choice}" if choice else seed
             return Completion(json.dumps(schema_example(schema, seed=salt)), [], "stop", None, {})
         if kind == "json_object":

@@ -59,6 +59,28 @@ def _total_usage(completions: list[Completion]) -> dict[str, Any]:
     return {"prompt_tokens": prompt, "completion_tokens": generated, "total_tokens": prompt + generated}
 
 
+def _chat_payload(
+    completions: list[Completion], usage: dict[str, Any], completion_id: str, created: int, model: str
+) -> dict[str, Any]:
+    """A whole (not streamed) chat completion as the service answers it."""
+    choices = []
+    for index, completion in enumerate(completions):
+        message: dict[str, Any] = {"role": "assistant", "content": completion.content}
+        if completion.tool_calls:
+            message["tool_calls"] = completion.tool_calls
+        if completion.reasoning is not None:
+            message["reasoning_content"] = completion.reasoning
+        choices.append({"index": index, "message": message, "finish_reason": completion.finish_reason})
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": choices,
+        "usage": usage,
+    }
+
+
 def _model_object(model_id: str) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": _MODEL_CREATED, "owned_by": "ovhcloud"}
 
@@ -245,6 +267,17 @@ class EndpointsResponses:
         refused = self._rate_limited(call, model)
         if refused is not None:
             return refused
+        request, stream, include_usage = self._chat_request(body, model)
+        completions = self.backend.complete_choices(request)
+        usage = _total_usage(completions)
+        created = int(time.time())
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        if stream:
+            return self._stream(completions, usage, completion_id, created, model, include_usage, call.record)
+        return json_reply(_chat_payload(completions, usage, completion_id, created, model))
+
+    def _chat_request(self, body: dict[str, Any], model: str) -> tuple[ChatRequest, bool, bool]:
+        """The validated request, whether to stream, and whether a streamed answer ends with usage."""
         messages = _validate_messages(body.get("messages"))
         max_tokens = body.get("max_tokens", body.get("max_completion_tokens"))
         if max_tokens is not None and (
@@ -267,34 +300,34 @@ class EndpointsResponses:
             n = 1
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CHOICES:
             raise InvalidRequest(f"'n' must be an integer from 1 to {MAX_CHOICES}", "invalid_n")
-
         request = ChatRequest(
             model, messages, tools, body.get("tool_choice"), response_format, max_tokens, stops or [], n
         )
-        completions = self.backend.complete_choices(request)
-        usage = _total_usage(completions)
-        created = int(time.time())
-        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        return request, stream, include_usage
+
+    # ---------------------------------------------------------------------------------- batch items
+
+    def answer(self, endpoint: str, body: Any) -> bytes:
+        """The JSON a synchronous call to ``endpoint`` with ``body`` answers (no rate limit: batch items).
+
+        Raises :class:`~airflow_ovhcloud.testing.emulator.errors.ServiceError` where the synchronous
+        call would answer an error; a streamed request is refused (a batch answers whole responses).
+        """
+        body = _require_object(body)
+        if endpoint == "/v1/embeddings":
+            model, _ = self._require_model(body, "embedding")
+            return self._embeddings_text(body, model).encode("utf-8")
+        if endpoint != "/v1/chat/completions":
+            raise InvalidRequest(f"Unsupported endpoint {endpoint}", "invalid_url")
+        model, _ = self._require_model(body, "chat")
+        request, stream, _ = self._chat_request(body, model)
         if stream:
-            return self._stream(completions, usage, completion_id, created, model, include_usage, call.record)
-        choices = []
-        for index, completion in enumerate(completions):
-            message: dict[str, Any] = {"role": "assistant", "content": completion.content}
-            if completion.tool_calls:
-                message["tool_calls"] = completion.tool_calls
-            if completion.reasoning is not None:
-                message["reasoning_content"] = completion.reasoning
-            choices.append({"index": index, "message": message, "finish_reason": completion.finish_reason})
-        return json_reply(
-            {
-                "id": completion_id,
-                "object": "chat.completion",
-                "created": created,
-                "model": model,
-                "choices": choices,
-                "usage": usage,
-            }
+            raise InvalidRequest("'stream' is not supported in a batch request", "invalid_stream")
+        completions = self.backend.complete_choices(request)
+        payload = _chat_payload(
+            completions, _total_usage(completions), f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time()), model
         )
+        return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
     def _stream(
         self,
@@ -368,6 +401,10 @@ class EndpointsResponses:
         refused = self._rate_limited(call, model)
         if refused is not None:
             return refused
+        return Reply(200, self._embeddings_text(body, model).encode("utf-8"))
+
+    def _embeddings_text(self, body: dict[str, Any], model: str) -> str:
+        """The answer's JSON text, built from the vectors' own JSON (no float re-encoding)."""
         encoding = body.get("encoding_format")
         if encoding is None:
             encoding = "float"
@@ -394,9 +431,8 @@ class EndpointsResponses:
             items.reverse()
         tokens = sum(words(text) for text in inputs)
         usage = json.dumps({"prompt_tokens": tokens, "total_tokens": tokens})
-        text = (
+        return (
             '{"object":"list","data":['
             + ",".join(items)
             + f'],"model":{json.dumps(model, ensure_ascii=False)},"usage":{usage}}}'
         )
-        return Reply(200, text.encode("utf-8"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime
 import enum
+import functools
 import hashlib
 import math
 import re
@@ -20,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_ovhcloud.testing.emulator.errors import Conflict, InvalidRequest, NotFound
@@ -93,6 +94,58 @@ class JobScript:
     name: str | None = None
 
 
+#: A data sync's path: QUEUED → RUNNING → its scripted ending (one step per poll or per time step).
+DATA_SYNC_ENDINGS = ("DONE", "FAILED", "ERROR", "INTERRUPTED")
+DATA_SYNC_STATES = ("QUEUED", "RUNNING", *DATA_SYNC_ENDINGS)
+#: Files per volume in a sync's progress, and bytes per file: made-up but steady numbers.
+_SYNC_FILES_PER_VOLUME = 4
+_SYNC_BYTES_PER_FILE = 250_000
+_SYNC_MESSAGES = {
+    "QUEUED": "Data sync is queued",
+    "RUNNING": "Data sync is running",
+    "DONE": "Data sync is done",
+    "FAILED": "Data sync failed: some files could not be transferred",
+    "ERROR": "Data sync could not be carried out",
+    "INTERRUPTED": "Data sync was interrupted",
+}
+
+
+@dataclass(frozen=True)
+class DataSyncScript:
+    """How the next data sync ends (``script_data_sync``); ``info_message`` overrides the default message."""
+
+    final_state: str = "DONE"
+    info_message: str | None = None
+
+
+def data_sync_script(final_state: str, info_message: str | None) -> DataSyncScript:
+    """A validated data sync script; ``ValueError`` names what is wrong."""
+    if final_state not in DATA_SYNC_ENDINGS:
+        raise ValueError(f"final_state must be one of {', '.join(DATA_SYNC_ENDINGS)}, not {final_state!r}")
+    if info_message is not None and not isinstance(info_message, str):
+        raise ValueError("info_message must be a string")
+    return DataSyncScript(final_state, info_message)
+
+
+@dataclass
+class DataSync:
+    """One ``POST /v1/job/{id}/datasync`` of a job, and where it got to."""
+
+    sync_id: str
+    direction: str
+    volume: str | None
+    manual: bool | None
+    volumes: list[tuple[str, str]]  # (volume id, "container@alias" or mount path) the sync covers
+    script: DataSyncScript
+    history: list[tuple[str, float]]
+    anchor_mono: float
+    info_message: str | None = None
+
+    @property
+    def state(self) -> str:
+        return self.history[-1][0]
+
+
 @dataclass
 class Job:
     job_id: str
@@ -111,6 +164,8 @@ class Job:
     exit_code: int | None = None
     info_message: str | None = None
     forced_end: tuple[int | None, str | None] | None = None  # from finish_job()
+    released: int = 0  # scripted log lines printed so far in this run (``log_lines_per_step``)
+    syncs: list[DataSync] = field(default_factory=list)  # POST datasync, oldest first
 
     @property
     def state(self) -> str:
@@ -185,8 +240,13 @@ class JobQuery:
     size: int
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def iso(timestamp: float) -> str:
-    """ISO-8601 UTC with milliseconds and a ``Z``: ``2025-01-31T12:00:00.123Z``."""
+    """ISO-8601 UTC with milliseconds and a ``Z``: ``2025-01-31T12:00:00.123Z``.
+
+    Cached: every poll renders a job's whole history again, and formatting dates was a tenth of
+    the emulator's time per poll in tests/benchmarks/bench_triggers.py.
+    """
     moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -223,6 +283,7 @@ class TrainingBackend:
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         self._scripts: list[JobScript] = []
+        self._sync_scripts: list[DataSyncScript] = []
         self._submitted = 0
         self.reset()
 
@@ -233,8 +294,13 @@ class TrainingBackend:
             #: ``"polls"``: one step per poll; ``"time"``: one step per ``job_step_seconds``.
             self.job_progress: str = "polls"
             self.job_step_seconds: float = 1.0
+            #: ``None``: a job's scripted log lines are all there at once; a number: while RUNNING, each
+            #: step (poll or ``job_step_seconds``) prints that many more, and the job stays RUNNING
+            #: until it printed them all.
+            self.log_lines_per_step: int | None = None
             self._jobs = {}
             self._scripts = []
+            self._sync_scripts = []
             self._submitted = 0
 
     # ---------------------------------------------------------------------------------- scripting
@@ -344,6 +410,8 @@ class TrainingBackend:
             job = self._found(job_id)
             if self._progress_mode() == "polls":
                 self._step(job, time.time(), time.monotonic())
+                for sync in job.syncs:
+                    self._step_sync(job, sync, time.time(), time.monotonic())
             return self._render(job)
 
     def list_jobs(self, query: JobQuery) -> tuple[list[dict[str, Any]], int]:
@@ -409,7 +477,90 @@ class TrainingBackend:
             job.plan = _JOB_PLANS[job.script.final_state]
             job.stick_in = job.script.stick_in
             job.run_start = len(job.history)
+            job.released = 0
             self._enter(job, "QUEUED", time.time(), time.monotonic())
+
+    def add_sync_script(self, script: DataSyncScript) -> None:
+        with self._lock:
+            self._sync_scripts.append(script)
+
+    def data_sync(self, job_id: str, body: Any) -> dict[str, Any]:
+        """Start a data sync of a RUNNING job (409 otherwise); ``body`` is ``{"direction", "volume"?, "manual"?}``.
+
+        ``push`` covers the job's RW/RWD volumes, ``pull`` every volume; ``volume`` (a volume ``id``
+        or ``userVolumeId`` from ``status.volumes``) narrows it to one, and pushing a read-only
+        volume is refused (an emulator choice: the service's answer there is not documented).
+        """
+        if not isinstance(body, dict):
+            raise InvalidRequest(
+                'The request body must be {"direction": "push" | "pull", "volume"?: str, "manual"?: bool}',
+                "invalid_data_sync",
+            )
+        # ovhai's DataSyncSpec also has jobId and appId (null here: the path names the job).
+        unknown = sorted(set(body) - {"direction", "volume", "manual", "jobId", "appId"})
+        if unknown:
+            raise InvalidRequest(f"Unknown data sync field {unknown[0]!r}", "invalid_data_sync")
+        direction = body.get("direction")
+        if direction not in ("push", "pull"):
+            raise InvalidRequest(f"direction must be push or pull, not {direction!r}", "invalid_data_sync")
+        volume = body.get("volume")
+        if volume is not None and (not isinstance(volume, str) or not volume):
+            raise InvalidRequest("volume must be a volume id (a non-empty string)", "invalid_data_sync")
+        manual = body.get("manual")
+        if manual is not None and not isinstance(manual, bool):
+            raise InvalidRequest("manual must be true or false", "invalid_data_sync")
+        with self._lock:
+            job = self._found(job_id)
+            if job.state != "RUNNING":
+                raise Conflict(
+                    f"Job {job.job_id} is {job.state}: a data sync can only be started on a RUNNING job",
+                    "job_not_running",
+                )
+            run = job.history[job.run_start :]
+            covered = []
+            for index, status in enumerate(self._volume_statuses(job, run)):
+                spec = job.spec["volumes"][index]
+                writable = isinstance(spec, dict) and spec.get("permission") in ("RW", "RWD")
+                if volume is not None and volume not in (status["id"], status["userVolumeId"]):
+                    continue
+                if volume is not None and direction == "push" and not writable:
+                    raise InvalidRequest(
+                        f"Volume {volume} ({status['mountPath']}) is read-only: only RW or RWD volumes can be pushed",
+                        "invalid_data_sync",
+                    )
+                if direction == "pull" or writable:
+                    store = spec.get("dataStore") if isinstance(spec, dict) else None
+                    where = (
+                        f"{store.get('container')}@{store.get('alias')}"
+                        if isinstance(store, dict)
+                        else str(status["mountPath"])
+                    )
+                    covered.append((status["id"], where))
+            if volume is not None and not covered:
+                known = ", ".join(s["id"] for s in self._volume_statuses(job, run)) or "none"
+                raise InvalidRequest(
+                    f"Job {job.job_id} has no volume {volume} (its volumes: {known})", "invalid_data_sync"
+                )
+            script = self._sync_scripts.pop(0) if self._sync_scripts else DataSyncScript()
+            sync = DataSync(
+                sync_id=str(uuid.uuid4()),
+                direction=direction,
+                volume=volume,
+                manual=manual,
+                volumes=covered,
+                script=script,
+                history=[("QUEUED", time.time())],
+                anchor_mono=time.monotonic(),
+            )
+            job.syncs.append(sync)
+            return self._render_sync(sync)
+
+    def data_syncs(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's data syncs as the API shows them; ``KeyError`` for an unknown job. Never advances."""
+        with self._lock:
+            job = self._job_or_key_error(job_id)
+            self._sync(job)
+            return [self._render_sync(sync) for sync in job.syncs]
 
     def label(self, job_id: str, name: Any, value: Any) -> None:
         """Set a label; ``value=None`` (a body without ``value``) deletes it, as on the service."""
@@ -431,7 +582,8 @@ class TrainingBackend:
             job = self._found(job_id)
             if job.script.logs is not None:
                 base = next((t for s, t in job.history[job.run_start :] if s == "RUNNING"), job.created)
-                return [f"{iso(base + i / 1000)} {line}" for i, line in enumerate(job.script.logs)]
+                logs = job.script.logs if self.log_lines_per_step is None else job.script.logs[: job.released]
+                return [f"{iso(base + i / 1000)} {line}" for i, line in enumerate(logs)]
             lines = []
             last = len(job.history) - 1
             for index, (state, when) in enumerate(job.history):
@@ -468,6 +620,11 @@ class TrainingBackend:
         job.history.append((state, wall))
         job.updated = wall
         job.anchor_mono, job.anchor_wall = mono, wall
+        if state != "RUNNING":
+            for sync in job.syncs:
+                if sync.state not in DATA_SYNC_ENDINGS:
+                    sync.info_message = f"The job left RUNNING ({state}) before the data sync ended"
+                    sync.history.append(("INTERRUPTED", wall))
         if state not in TERMINAL_STATES:
             return
         exit_code, message = None, None
@@ -492,6 +649,12 @@ class TrainingBackend:
     def _step(self, job: Job, wall: float, mono: float, *, respect_stick: bool = True) -> bool:
         """One step along the job's plan; False when it cannot move (terminal, or held by ``stick_in``)."""
         state = job.state
+        per_step = self.log_lines_per_step
+        logs = job.script.logs
+        if state == "RUNNING" and per_step and logs is not None and job.released < len(logs):
+            job.released = min(len(logs), job.released + max(1, int(per_step)))  # the job prints, then goes on
+            job.anchor_mono, job.anchor_wall = mono, wall
+            return True
         if state in TERMINAL_STATES or (respect_stick and job.stick_in == state):
             return False
         plan = job.plan
@@ -508,7 +671,81 @@ class TrainingBackend:
         for _ in range(len(JOB_STATES) * 2):  # a plan never has more steps than this
             due = job.anchor_mono + step if step > 0 else now
             if due > now or not self._step(job, job.anchor_wall + (due - job.anchor_mono), due):
-                return
+                break
+        for sync in job.syncs:
+            for _ in range(len(DATA_SYNC_STATES)):
+                due = sync.anchor_mono + step if step > 0 else now
+                if due > now or not self._step_sync(job, sync, time.time() - (now - due), due):
+                    break
+
+    @staticmethod
+    def _step_sync(job: Job, sync: DataSync, wall: float, mono: float) -> bool:
+        """One step of a data sync (QUEUED → RUNNING → its ending); False when it has ended."""
+        if sync.state in DATA_SYNC_ENDINGS:
+            return False
+        following = "RUNNING" if sync.state == "QUEUED" else sync.script.final_state
+        if following != "RUNNING":
+            sync.info_message = sync.script.info_message
+        sync.history.append((following, wall))
+        sync.anchor_mono = mono
+        job.updated = max(job.updated, wall)
+        return True
+
+    @staticmethod
+    def _render_sync(sync: DataSync) -> dict[str, Any]:
+        """A DataSync as the API shows it, progress per volume included."""
+        state = sync.state
+        created = sync.history[0][1]
+        started = next((t for s, t in sync.history if s == "RUNNING"), None)
+        ended = sync.history[-1][1] if state in DATA_SYNC_ENDINGS else None
+        ran = started is not None
+        total = _SYNC_FILES_PER_VOLUME
+        progress = []
+        for volume_id, where in sync.volumes:
+            if state == "DONE":
+                completed, failed = total, 0
+            elif state == "FAILED":
+                completed, failed = total // 2, total - total // 2
+            elif ran:
+                completed, failed = total // 2, 0
+            else:
+                completed, failed = 0, 0
+            progress.append(
+                {
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"sync/{sync.sync_id}/{volume_id}")),
+                    "dataSyncId": sync.sync_id,
+                    "createdAt": iso(created),
+                    "updatedAt": iso(sync.history[-1][1]),
+                    "direction": sync.direction,
+                    "state": state,
+                    "total": total,
+                    "processed": completed + failed,
+                    "completed": completed,
+                    "skipped": 0,
+                    "deleted": 0,
+                    "failed": failed,
+                    "transferredBytes": completed * _SYNC_BYTES_PER_FILE,
+                    "info": where,  # what the volume syncs with: "container@alias", as ovhai's example shows
+                }
+            )
+        spec: dict[str, Any] = {"direction": sync.direction, "manual": bool(sync.manual)}
+        if sync.volume is not None:
+            spec["volume"] = sync.volume
+        message = sync.info_message if sync.info_message is not None else _SYNC_MESSAGES[state]
+        return {
+            "id": sync.sync_id,
+            "createdAt": iso(created),
+            "updatedAt": iso(sync.history[-1][1]),
+            "spec": spec,
+            "status": {
+                "state": state,
+                "queuedAt": iso(created),
+                "startedAt": None if started is None else iso(started),
+                "endedAt": None if ended is None else iso(ended),
+                "info": {"code": f"DATASYNC_{state}", "message": message},
+                "progress": progress,
+            },
+        }
 
     def _take_script(self, name: Any) -> JobScript:
         scripts = self._scripts
@@ -582,7 +819,7 @@ class TrainingBackend:
             "lastTransitionDate": iso(job.history[-1][1]),
             "duration": duration,
             "volumes": self._volume_statuses(job, run),
-            "dataSync": [],
+            "dataSync": [self._render_sync(sync) for sync in job.syncs],
         }
         if terminal:
             status["exitCode"] = job.exit_code

@@ -1,7 +1,7 @@
 """AI Training on the wire: ``/v1/job...`` requests in, jobs as JSON (or plain-text logs) out.
 
 Routes: submit and list (``/v1/job``), get and delete (``/v1/job/{job_id}``), ``kill``, ``start``,
-``label`` and ``log``. Errors answer ``{"message": ...}``, on unknown paths under ``/v1/job`` too.
+``datasync``, ``label`` and ``log``. Errors answer ``{"message": ...}``, on unknown paths under ``/v1/job`` too.
 Handlers parse query strings and bodies, call the
 :class:`~airflow_ovhcloud.testing.emulator.training.backend.TrainingBackend`, and shape its answer;
 ``job_list_style`` (a paged object or a bare list) only changes the wire, so it lives here.
@@ -101,6 +101,7 @@ class TrainingResponses:
             ("/v1/job/{job_id}", "DELETE", self.delete),
             ("/v1/job/{job_id}/kill", "PUT", self.kill),
             ("/v1/job/{job_id}/start", "PUT", self.start),
+            ("/v1/job/{job_id}/datasync", "POST", self.data_sync),
             ("/v1/job/{job_id}/label", "PUT", self.label),
             ("/v1/job/{job_id}/log", "GET", self.log),
         ):
@@ -137,6 +138,10 @@ class TrainingResponses:
     def start(self, call: Call) -> Reply:
         self.backend.restart(call.params["job_id"])
         return no_content()
+
+    def data_sync(self, call: Call) -> Reply:
+        """``{"direction": "push" | "pull", "volume"?, "manual"?}`` on a RUNNING job → the DataSync object."""
+        return json_reply(self.backend.data_sync(call.params["job_id"], call.body))
 
     def label(self, call: Call) -> Reply:
         """``{"name", "value"}`` sets a label; without ``value`` (or ``null``) the label is deleted."""
