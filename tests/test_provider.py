@@ -88,7 +88,9 @@ def test_dag_parsing_does_not_import_requests_or_the_emulator() -> None:
         """
         import sys, airflow.sdk
         import airflow_ovhcloud.operators.ai_endpoints, airflow_ovhcloud.operators.ai_training
-        import airflow_ovhcloud.decorators, airflow_ovhcloud.triggers.ai_training, airflow_ovhcloud.utils.jobs
+        import airflow_ovhcloud.decorators.chat, airflow_ovhcloud.decorators.embed, airflow_ovhcloud.decorators.training
+        import airflow_ovhcloud.decorators.batch, airflow_ovhcloud.operators.ai_endpoints_batch
+        import airflow_ovhcloud.triggers.ai_training, airflow_ovhcloud.utils.jobs
         import airflow_ovhcloud.utils.job_spec, airflow_ovhcloud.utils.chat, airflow_ovhcloud.utils.redaction
         heavy = [m for m in sys.modules if m in ("requests", "urllib3") or m.startswith("airflow_ovhcloud.testing")
                  or m.startswith("airflow_ovhcloud.hooks")]
@@ -97,3 +99,19 @@ def test_dag_parsing_does_not_import_requests_or_the_emulator() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_a_dag_using_one_decorator_does_not_load_the_others() -> None:
+    """``@task.ovh_chat`` imports ``decorators.chat``, which runs the package's ``__init__`` first."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from airflow_ovhcloud.decorators import ovh_chat_task
+        ours = ("airflow_ovhcloud.decorators.", "airflow_ovhcloud.operators.")
+        print(sorted(m for m in sys.modules if m.startswith(ours)))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = out.strip().splitlines()[-1]
+    expected = ["airflow_ovhcloud.decorators._common", "airflow_ovhcloud.decorators.chat"]
+    assert loaded == str([*expected, "airflow_ovhcloud.operators.ai_endpoints"])
