@@ -19,11 +19,10 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_ovhcloud.constants import ENDPOINTS_CONN_ID
 from airflow_ovhcloud.decorators._common import call_function, check_decorator_kwargs
-from airflow_ovhcloud.exceptions import OVHCloudAIInvalidArgumentError
 from airflow_ovhcloud.operators.ai_endpoints_batch import DEFAULT_BATCH_TIMEOUT, OVHCloudAIEndpointsBatchOperator
 from airflow_ovhcloud.utils.batch import CHAT_ENDPOINT, check_endpoint
 from airflow_ovhcloud.utils.chat import check_chat_options
-from airflow_ovhcloud.utils.many import ON_ERROR
+from airflow_ovhcloud.utils.many import check_on_error
 from airflow_ovhcloud.utils.validation import argument_errors
 
 if TYPE_CHECKING:
@@ -116,8 +115,7 @@ def ovh_batch_task(
     check_chat_options(**options, full_response=full_response)
     with argument_errors():
         check_endpoint(endpoint)
-        if on_error not in ON_ERROR:
-            raise OVHCloudAIInvalidArgumentError(f"on_error must be one of {list(ON_ERROR)}, got {on_error!r}")
+        check_on_error(on_error)
     kwargs.setdefault("multiple_outputs", False)
     return task_decorator_factory(
         python_callable=python_callable,

@@ -19,7 +19,6 @@ from airflow_ovhcloud.constants import (
     MANY_MAX_CONCURRENCY,
 )
 from airflow_ovhcloud.exceptions import (
-    OVHCloudAIInvalidArgumentError,
     OVHCloudAIInvalidInputError,
     OVHCloudAIPermanentError,
 )
@@ -28,33 +27,17 @@ from airflow_ovhcloud.utils.chat import (
     call_from,
     chat_answer,
     check_chat_options,
-    check_chat_parameters,
+    check_extra_body,
     response_format_of,
     with_system_prompt,
 )
 from airflow_ovhcloud.utils.many import add_usage, materialize
-from airflow_ovhcloud.utils.validation import argument_errors, check_int, check_mapping, shown
+from airflow_ovhcloud.utils.validation import argument_errors, check_int, shown
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_ovhcloud.hooks.ai_endpoints import OVHCloudAIEndpointsHook
-
-#: Request fields the chat operator sets itself; ``extra_body`` may not set them again.
-_CHAT_ARGUMENTS = frozenset(
-    {
-        "model",
-        "messages",
-        "temperature",
-        "max_tokens",
-        "top_p",
-        "stop",
-        "stream",
-        "response_format",
-        "tools",
-        "tool_choice",
-    }
-)
 
 
 def push_usage(context: Context, usage: Any) -> None:
@@ -152,13 +135,7 @@ class OVHCloudAIEndpointsChatCompletionsOperator(_EndpointsOperator):
             on_error=on_error,
         )
         with argument_errors():
-            check_mapping("extra_body", extra_body, allow_none=True)
-            check_chat_parameters(extra_body or {})
-        clashing = sorted(set(extra_body or {}) & _CHAT_ARGUMENTS)
-        if clashing:
-            raise OVHCloudAIInvalidArgumentError(
-                f"extra_body may not set {clashing}: pass them as the operator's own arguments."
-            )
+            check_extra_body(extra_body)
         self.model = model
         self.messages = messages
         self.ovh_conn_id = ovh_conn_id

@@ -26,8 +26,8 @@ from airflow.providers.common.compat.sdk import conf
 
 from airflow_ovhcloud._compat import ResumableJobMixin
 from airflow_ovhcloud.constants import ENDPOINTS_CONN_ID
-from airflow_ovhcloud.exceptions import OVHCloudAIError, OVHCloudAIInvalidArgumentError, OVHCloudAIPermanentError
-from airflow_ovhcloud.operators.ai_endpoints import _CHAT_ARGUMENTS, _EndpointsOperator, push_usage
+from airflow_ovhcloud.exceptions import OVHCloudAIError, OVHCloudAIPermanentError
+from airflow_ovhcloud.operators.ai_endpoints import _EndpointsOperator, push_usage
 from airflow_ovhcloud.utils.batch import (
     ACTIVE_STATES,
     CHAT_ENDPOINT,
@@ -53,9 +53,9 @@ from airflow_ovhcloud.utils.batch import (
     run_fingerprint,
     spool_lines,
 )
-from airflow_ovhcloud.utils.chat import check_chat_options, check_chat_parameters
-from airflow_ovhcloud.utils.many import ON_ERROR, materialize
-from airflow_ovhcloud.utils.validation import argument_errors, check_bool, check_mapping, check_number, shown
+from airflow_ovhcloud.utils.chat import check_chat_options, check_extra_body
+from airflow_ovhcloud.utils.many import check_on_error, materialize
+from airflow_ovhcloud.utils.validation import argument_errors, check_bool, check_number
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -151,18 +151,11 @@ class OVHCloudAIEndpointsBatchOperator(ResumableJobMixin, _EndpointsOperator):
         )
         with argument_errors():
             check_endpoint(endpoint)
-            check_mapping("extra_body", extra_body, allow_none=True)
-            check_chat_parameters(extra_body or {})
+            check_extra_body(extra_body)
             self.check_interval = check_number("check_interval", check_interval, minimum=0)
             self.timeout = check_number("timeout", timeout, minimum=0)
             check_bool("cancel_on_kill", cancel_on_kill)
-            if on_error not in ON_ERROR:
-                raise OVHCloudAIInvalidArgumentError(f"on_error must be one of {list(ON_ERROR)}, got {shown(on_error)}")
-        clashing = sorted(set(extra_body or {}) & _CHAT_ARGUMENTS)
-        if clashing:
-            raise OVHCloudAIInvalidArgumentError(
-                f"extra_body may not set {clashing}: pass them as the operator's own arguments."
-            )
+            check_on_error(on_error)
         self.items = items
         self.model = model
         self.ovh_conn_id = ovh_conn_id

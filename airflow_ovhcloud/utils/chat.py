@@ -63,6 +63,34 @@ def response_format_of(value: Any) -> dict[str, Any] | None:
     )
 
 
+#: Request fields the chat and batch operators set themselves; ``extra_body`` may not set them again.
+CHAT_ARGUMENTS = frozenset(
+    {
+        "model",
+        "messages",
+        "temperature",
+        "max_tokens",
+        "top_p",
+        "stop",
+        "stream",
+        "response_format",
+        "tools",
+        "tool_choice",
+    }
+)
+
+
+def check_extra_body(extra_body: Any) -> None:
+    """An operator's ``extra_body``: a mapping of valid request fields the operator does not set itself."""
+    check_mapping("extra_body", extra_body, allow_none=True)
+    check_chat_parameters(extra_body or {})
+    clashing = sorted(set(extra_body or {}) & CHAT_ARGUMENTS)
+    if clashing:
+        raise OVHCloudAIInvalidArgumentError(
+            f"extra_body may not set {clashing}: pass them as the operator's own arguments."
+        )
+
+
 def check_chat_parameters(parameters: Mapping[str, Any]) -> None:
     """Raise :class:`OVHCloudAIInvalidInputError` on a documented chat request field of the wrong type.
 

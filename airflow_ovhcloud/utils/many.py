@@ -114,6 +114,11 @@ def check_many_options(max_concurrency: Any, on_error: Any, *, limit: int = 64) 
         raise OVHCloudAIInvalidInputError(
             f"max_concurrency must be an integer from 1 to {limit}, got {max_concurrency!r}."
         )
+    check_on_error(on_error)
+
+
+def check_on_error(on_error: Any) -> None:
+    """``on_error`` of many prompts in one task and of a batch: the same two choices, one check."""
     if on_error not in ON_ERROR:
         raise OVHCloudAIInvalidInputError(f"on_error must be one of {list(ON_ERROR)}, got {on_error!r}.")
 
